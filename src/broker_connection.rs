@@ -1,0 +1,345 @@
+//! The WebSocket thread: the one owner of the connection to n8n's task broker.
+//!
+//! It connects (`ws://<host:port>/runners/_ws?id=<runner id>`, `Authorization: Bearer <grant
+//! token>`), answers the handshake, and then waits in `poll(2)` on two things at once: the socket
+//! and the [`Outbox`](crate::outbox) wake-up. Broker messages are handled as they arrive (accept,
+//! reject and info replies are written right here); messages from workers and the offer timer
+//! leave the moment they are queued. Nothing here polls on a timer. A lost connection is retried
+//! every 5 s; an HTTP 403 (a spent or wrong grant token) ends the runner.
+
+use std::io::ErrorKind;
+use std::net::{TcpStream, ToSocketAddrs};
+use std::os::fd::AsFd;
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+
+use crossbeam_channel::Sender;
+use log::{error, info, warn};
+use nix::poll::{poll, PollFd, PollFlags, PollTimeout};
+use tungstenite::client::IntoClientRequest;
+use tungstenite::handshake::HandshakeError;
+use tungstenite::protocol::WebSocketConfig;
+use tungstenite::{Message, WebSocket};
+
+use crate::config::Config;
+use crate::messages::{
+    task_id_of_malformed, BrokerMessage, RunnerMessage, TaskErrorBody, RUNNER_NAME, TASK_TYPE,
+};
+use crate::offers::Kick;
+use crate::outbox::OutboxReceiver;
+use crate::task_state::{Cancel, CancelSignal, RunnerState, Start};
+use crate::worker::Job;
+
+pub const RECONNECT_DELAY: Duration = Duration::from_secs(5);
+const CONNECT_TIMEOUT: Duration = Duration::from_secs(10);
+
+/// Why the WebSocket thread gave up for good.
+#[derive(Debug)]
+pub enum Fatal {
+    /// The broker refused our token (HTTP 403).
+    AuthRejected(String),
+}
+
+/// Everything the WebSocket thread works with.
+pub struct BrokerConnection {
+    pub config: Arc<Config>,
+    pub runner_id: String,
+    pub state: Arc<RunnerState>,
+    pub outbox_rx: OutboxReceiver,
+    pub jobs: Sender<Job>,
+    pub kick: Kick,
+}
+
+enum ConnectError {
+    Fatal(Fatal),
+    Retry(String),
+}
+
+impl BrokerConnection {
+    /// Connects and serves until a fatal error; reconnects after every lost connection.
+    pub fn run(mut self) -> Fatal {
+        loop {
+            match self.connect() {
+                Ok(ws) => {
+                    info!("Connected to broker");
+                    let reason = self.serve(ws);
+                    self.state.set_offering(false);
+                    warn!("Lost connection to broker: {reason}; reconnecting in 5s");
+                }
+                Err(ConnectError::Fatal(fatal)) => return fatal,
+                Err(ConnectError::Retry(err)) => {
+                    warn!("Failed to connect to broker: {err} - retrying...")
+                }
+            }
+            std::thread::sleep(RECONNECT_DELAY);
+        }
+    }
+
+    fn connect(&self) -> Result<WebSocket<TcpStream>, ConnectError> {
+        let host_port = self.config.broker_host_port();
+        let url = format!("ws://{host_port}/runners/_ws?id={}", self.runner_id);
+        let retry = |err: &dyn std::fmt::Display| ConnectError::Retry(err.to_string());
+
+        let addrs = host_port.to_socket_addrs().map_err(|e| retry(&e))?;
+        let mut last_err = None;
+        let mut stream = None;
+        for addr in addrs {
+            match TcpStream::connect_timeout(&addr, CONNECT_TIMEOUT) {
+                Ok(s) => {
+                    stream = Some(s);
+                    break;
+                }
+                Err(err) => last_err = Some(err),
+            }
+        }
+        let stream = stream.ok_or_else(|| match last_err {
+            Some(err) => retry(&err),
+            None => retry(&format!("{host_port} did not resolve to any address")),
+        })?;
+        stream.set_nodelay(true).map_err(|e| retry(&e))?;
+        // Bound the handshake; the served connection is non-blocking.
+        stream
+            .set_read_timeout(Some(CONNECT_TIMEOUT))
+            .map_err(|e| retry(&e))?;
+
+        let mut request = url.as_str().into_client_request().map_err(|e| retry(&e))?;
+        let bearer = format!("Bearer {}", self.config.grant_token)
+            .parse()
+            .map_err(|_| retry(&"the grant token contains characters not allowed in a header"))?;
+        request.headers_mut().insert("Authorization", bearer);
+
+        let max = usize::try_from(self.config.max_payload).unwrap_or(usize::MAX);
+        let ws_config = WebSocketConfig::default()
+            .max_message_size(Some(max))
+            .max_frame_size(Some(max))
+            // Every message is flushed explicitly; no batching delay.
+            .write_buffer_size(0);
+        match tungstenite::client::client_with_config(request, stream, Some(ws_config)) {
+            Ok((ws, _response)) => {
+                let stream = ws.get_ref();
+                stream.set_read_timeout(None).map_err(|e| retry(&e))?;
+                stream.set_nonblocking(true).map_err(|e| retry(&e))?;
+                Ok(ws)
+            }
+            Err(HandshakeError::Failure(tungstenite::Error::Http(response)))
+                if response.status() == 403 =>
+            {
+                let body = response
+                    .body()
+                    .as_deref()
+                    .map(String::from_utf8_lossy)
+                    .unwrap_or_default()
+                    .into_owned();
+                Err(ConnectError::Fatal(Fatal::AuthRejected(body)))
+            }
+            Err(HandshakeError::Failure(err)) => Err(retry(&err)),
+            Err(HandshakeError::Interrupted(_)) => Err(retry(&"handshake timed out")),
+        }
+    }
+
+    /// Serves one connection until it ends; returns why it ended.
+    fn serve(&mut self, mut ws: WebSocket<TcpStream>) -> String {
+        // Whatever was queued for the previous connection is stale: its offers and tasks are
+        // gone on the broker's side.
+        let stale = self.outbox_rx.drain().count();
+        if stale > 0 {
+            info!("Dropped {stale} message(s) queued for the previous connection");
+        }
+        let mut want_write = false;
+        loop {
+            let flags = if want_write {
+                PollFlags::POLLIN | PollFlags::POLLOUT
+            } else {
+                PollFlags::POLLIN
+            };
+            let (socket_ready, outbox_ready) = {
+                let mut fds = [
+                    PollFd::new(ws.get_ref().as_fd(), flags),
+                    PollFd::new(self.outbox_rx.fd(), PollFlags::POLLIN),
+                ];
+                match poll(&mut fds, PollTimeout::NONE) {
+                    Ok(_) | Err(nix::errno::Errno::EINTR) => {}
+                    Err(err) => return format!("poll failed: {err}"),
+                }
+                (
+                    fds[0].any().unwrap_or(false),
+                    fds[1].any().unwrap_or(false),
+                )
+            };
+            if outbox_ready {
+                for text in self.outbox_rx.drain() {
+                    if let Err(err) = write(&mut ws, Message::text(text)) {
+                        return err;
+                    }
+                }
+            }
+            if socket_ready {
+                loop {
+                    match ws.read() {
+                        Ok(Message::Text(text)) => self.handle(&mut ws, text.as_str()),
+                        Ok(Message::Binary(bytes)) => match std::str::from_utf8(&bytes) {
+                            Ok(text) => self.handle(&mut ws, text),
+                            Err(_) => error!("Error handling message: binary frame is not UTF-8"),
+                        },
+                        Ok(Message::Close(frame)) => {
+                            let _ = ws.flush();
+                            return match frame {
+                                Some(frame) => format!("closed by broker ({})", frame.code),
+                                None => "closed by broker".to_owned(),
+                            };
+                        }
+                        // Pongs are queued by tungstenite itself and sent by the flush below.
+                        Ok(_) => {}
+                        Err(tungstenite::Error::Io(err)) if err.kind() == ErrorKind::WouldBlock => {
+                            break
+                        }
+                        Err(err) => return err.to_string(),
+                    }
+                }
+            }
+            match ws.flush() {
+                Ok(()) => want_write = false,
+                Err(tungstenite::Error::Io(err)) if err.kind() == ErrorKind::WouldBlock => {
+                    want_write = true
+                }
+                Err(err) => return err.to_string(),
+            }
+        }
+    }
+
+    fn handle(&mut self, ws: &mut WebSocket<TcpStream>, text: &str) {
+        let message = match BrokerMessage::parse(text) {
+            Ok(message) => message,
+            Err(detail) => {
+                error!("Error handling message: {detail}");
+                // A settings frame too broken to parse still names its task: answer it so the
+                // slot is not held until the broker gives up.
+                if let Some((kind, task_id)) = task_id_of_malformed(text) {
+                    if kind == "broker:tasksettings" {
+                        self.fail_waiting_task(ws, &task_id, detail);
+                    }
+                }
+                return;
+            }
+        };
+        let reply = |ws: &mut WebSocket<TcpStream>, message: RunnerMessage| {
+            // A failed write ends the connection; the read loop notices on its next call.
+            let _ = write(ws, Message::text(message.to_json()));
+        };
+        match message {
+            BrokerMessage::InfoRequest => reply(
+                ws,
+                RunnerMessage::Info {
+                    name: RUNNER_NAME,
+                    types: [TASK_TYPE],
+                },
+            ),
+            BrokerMessage::RunnerRegistered => {
+                info!("Registered with broker");
+                self.state.set_offering(true);
+                self.kick.kick();
+            }
+            BrokerMessage::TaskOfferAccept { task_id, offer_id } => {
+                match self.state.accept(&task_id, &offer_id, Instant::now()) {
+                    Ok(()) => {
+                        reply(ws, RunnerMessage::TaskAccepted { task_id: &task_id });
+                        info!("Accepted task {task_id}");
+                    }
+                    Err(reason) => reply(
+                        ws,
+                        RunnerMessage::TaskRejected {
+                            task_id: &task_id,
+                            reason,
+                        },
+                    ),
+                }
+            }
+            BrokerMessage::TaskSettings { task_id, settings } => match settings {
+                Err(detail) => {
+                    error!("Error handling message: {detail}");
+                    self.fail_waiting_task(ws, &task_id, detail);
+                }
+                Ok(settings) => self.start_task(task_id, settings),
+            },
+            BrokerMessage::TaskCancel { task_id, .. } => match self.state.cancel(&task_id) {
+                Cancel::Unknown => {
+                    warn!("Received cancel for unknown task: {task_id}. Discarding message.")
+                }
+                Cancel::DroppedWaiting => {
+                    info!("Cancelled task {task_id} (waiting for settings)");
+                    self.kick.kick();
+                }
+                Cancel::Signalled => info!("Cancelling task {task_id}"),
+            },
+            BrokerMessage::RpcResponse => {}
+            BrokerMessage::Drain => {
+                self.state.stop_offering();
+                info!("Received drain signal, stopped accepting new tasks");
+            }
+        }
+    }
+
+    fn start_task(&mut self, task_id: String, settings: crate::messages::TaskSettings) {
+        let signal = match CancelSignal::new() {
+            Ok(signal) => Arc::new(signal),
+            Err(err) => {
+                error!("Task {task_id} failed: cannot create its cancel signal: {err}");
+                return;
+            }
+        };
+        match self.state.start(&task_id, signal) {
+            Start::Started(cancel) => {
+                info!("Received task {task_id}");
+                let job = Job {
+                    task_id,
+                    settings,
+                    cancel,
+                };
+                // Workers outlive this thread; a closed channel means we are shutting down.
+                let _ = self.jobs.send(job);
+            }
+            Start::Unknown => error!(
+                "Error handling message: Failed to find task {task_id}. This is likely an \
+                 internal error."
+            ),
+            Start::AlreadyRunning => warn!(
+                "Received settings for task but it is already TaskStatus.RUNNING. Discarding \
+                 message."
+            ),
+        }
+    }
+
+    /// Answers a task whose settings were unusable and frees its slot (n8n's runner keeps the
+    /// slot until the broker's own timeout cancels the task).
+    fn fail_waiting_task(&mut self, ws: &mut WebSocket<TcpStream>, task_id: &str, detail: String) {
+        if !self.state.drop_waiting(task_id) {
+            return;
+        }
+        let error = TaskErrorBody {
+            message: detail,
+            description: Some(String::new()),
+            stack: None,
+        };
+        let _ = write(
+            ws,
+            Message::text(
+                RunnerMessage::TaskError {
+                    task_id,
+                    error: &error,
+                }
+                .to_json(),
+            ),
+        );
+        self.kick.kick();
+    }
+}
+
+/// Queues a message on the socket. `WouldBlock` is fine: tungstenite keeps the frame buffered and
+/// the serve loop flushes it when the socket is writable.
+fn write(ws: &mut WebSocket<TcpStream>, message: Message) -> Result<(), String> {
+    match ws.write(message) {
+        Ok(()) => Ok(()),
+        Err(tungstenite::Error::Io(err)) if err.kind() == ErrorKind::WouldBlock => Ok(()),
+        Err(err) => Err(err.to_string()),
+    }
+}

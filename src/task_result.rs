@@ -1,0 +1,234 @@
+//! Turning how a child run ended into what the broker is told.
+//!
+//! The error texts are n8n's (users search for them); `continueOnFail` turns a failure inside the
+//! execution step into a successful result holding the error, exactly as n8n's runner does, while
+//! syntax errors and cancellations stay errors.
+
+use serde::Deserialize;
+use serde_json::value::RawValue;
+
+use crate::child_process::ChildOutcome;
+use crate::messages::TaskErrorBody;
+
+/// The result frame a child writes (see `python/child.py`).
+#[derive(Deserialize)]
+struct ChildReply<'a> {
+    status: String,
+    #[serde(borrow, default)]
+    result: Option<&'a RawValue>,
+    error: Option<ChildError>,
+    #[serde(default)]
+    print_args: Vec<Vec<String>>,
+}
+
+#[derive(Deserialize)]
+struct ChildError {
+    message: String,
+    #[serde(default)]
+    description: Option<String>,
+    #[serde(default)]
+    stack: Option<String>,
+    #[serde(default)]
+    kind: Option<String>,
+}
+
+/// Why a task failed.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Failure {
+    /// User code raised (or exited); `continueOnFail` applies.
+    User(TaskErrorBody),
+    /// The code does not parse; always an error, with only a `message`.
+    Syntax(String),
+    /// The broker cancelled the task; always an error, with only a `message`.
+    Cancelled,
+    /// The runtime around the code failed (timeout, kill, crash, unreadable result).
+    Runtime(String),
+}
+
+impl Failure {
+    /// The `error` object of `runner:taskerror`.
+    pub fn body(&self) -> TaskErrorBody {
+        let message_only = |message: &str| TaskErrorBody {
+            message: message.to_owned(),
+            description: None,
+            stack: None,
+        };
+        match self {
+            Failure::User(body) => body.clone(),
+            Failure::Syntax(message) => message_only(message),
+            Failure::Cancelled => message_only(CANCELLED),
+            Failure::Runtime(message) => TaskErrorBody {
+                message: message.clone(),
+                description: Some(String::new()),
+                stack: None,
+            },
+        }
+    }
+
+    /// Whether `continueOnFail` turns this failure into a result.
+    pub fn continuable(&self) -> bool {
+        matches!(self, Failure::User(_) | Failure::Runtime(_))
+    }
+
+    pub fn message(&self) -> &str {
+        match self {
+            Failure::User(body) => &body.message,
+            Failure::Syntax(message) | Failure::Runtime(message) => message,
+            Failure::Cancelled => CANCELLED,
+        }
+    }
+}
+
+pub const CANCELLED: &str = "Task was cancelled";
+pub const READ_FAILED: &str = "Failed to read result from child process";
+
+/// What a finished child run amounts to. Borrowing from the frame keeps a large result in the
+/// one buffer it was read into.
+pub struct Settled<'a> {
+    pub prints: Vec<Vec<String>>,
+    pub result: Result<&'a RawValue, Failure>,
+}
+
+/// Reads a child's outcome; `frame_owner` keeps the frame bytes alive for the borrow.
+pub fn settle<'a>(outcome: &'a ChildOutcome, timeout_secs: u64, max_payload: u64) -> Settled<'a> {
+    let fail = |failure: Failure| Settled {
+        prints: Vec::new(),
+        result: Err(failure),
+    };
+    let runtime = |message: String| fail(Failure::Runtime(message));
+    match outcome {
+        ChildOutcome::Frame(bytes) => parse_frame(bytes),
+        ChildOutcome::NoResult => runtime(READ_FAILED.to_owned()),
+        ChildOutcome::Cancelled | ChildOutcome::Exited(-15) => fail(Failure::Cancelled),
+        ChildOutcome::Exited(-9) => runtime("Process was forcefully killed (SIGKILL)".to_owned()),
+        ChildOutcome::Exited(code) => runtime(format!("Task subprocess exited with code {code}")),
+        ChildOutcome::TimedOut => runtime(format!(
+            "Task execution timed out after {timeout_secs} {}",
+            if timeout_secs == 1 { "second" } else { "seconds" }
+        )),
+        ChildOutcome::ResultTooLarge(size) => runtime(format!(
+            "Task result of {size} bytes exceeds the maximum payload of {max_payload} bytes \
+             (N8N_RUNNERS_MAX_PAYLOAD)"
+        )),
+        ChildOutcome::ForkFailed(errno) => {
+            log::error!(
+                "The forkserver could not fork a task process: {}",
+                nix::errno::Errno::from_raw(*errno)
+            );
+            runtime("Task subprocess exited with code -1".to_owned())
+        }
+        ChildOutcome::ForkserverLost => runtime(
+            "The Python forkserver exited while the task was running; the runner has \
+             started a new one, retry the task"
+                .to_owned(),
+        ),
+    }
+}
+
+fn parse_frame(bytes: &[u8]) -> Settled<'_> {
+    let reply: ChildReply = match serde_json::from_slice(bytes) {
+        Ok(reply) => reply,
+        Err(err) => {
+            log::error!("Invalid result frame from child process: {err}");
+            return Settled {
+                prints: Vec::new(),
+                result: Err(Failure::Runtime(READ_FAILED.to_owned())),
+            };
+        }
+    };
+    let result = match (reply.status.as_str(), reply.error) {
+        ("ok", _) => Ok(reply.result.unwrap_or_else(|| null())),
+        (_, Some(error)) => Err(match error.kind.as_deref() {
+            Some("syntax") => Failure::Syntax(error.message),
+            _ => Failure::User(TaskErrorBody {
+                message: error.message,
+                description: Some(error.description.unwrap_or_default()),
+                stack: error.stack.filter(|s| !s.is_empty()),
+            }),
+        }),
+        (_, None) => Err(Failure::Runtime(READ_FAILED.to_owned())),
+    };
+    Settled {
+        prints: reply.print_args,
+        result,
+    }
+}
+
+fn null() -> &'static RawValue {
+    // A JSON `null` that outlives any frame.
+    static NULL: std::sync::OnceLock<Box<RawValue>> = std::sync::OnceLock::new();
+    NULL.get_or_init(|| RawValue::from_string("null".to_owned()).expect("valid JSON"))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn frame(json: &str) -> ChildOutcome {
+        ChildOutcome::Frame(json.as_bytes().to_vec())
+    }
+
+    #[test]
+    fn a_successful_frame_passes_the_result_through_raw() {
+        let outcome = frame(r#"{"status":"ok","result":[{"a":1.50}],"print_args":[["'x'"]]}"#);
+        let settled = settle(&outcome, 60, 1 << 30);
+        assert_eq!(settled.result.unwrap().get(), r#"[{"a":1.50}]"#);
+        assert_eq!(settled.prints, vec![vec!["'x'".to_owned()]]);
+    }
+
+    #[test]
+    fn a_null_result_stays_null() {
+        let outcome = frame(r#"{"status":"ok","result":null,"print_args":[]}"#);
+        assert_eq!(settle(&outcome, 60, 1).result.unwrap().get(), "null");
+    }
+
+    #[test]
+    fn exit_codes_map_to_n8n_messages() {
+        let message = |outcome: ChildOutcome| {
+            settle(&outcome, 60, 1)
+                .result
+                .unwrap_err()
+                .message()
+                .to_owned()
+        };
+        assert_eq!(message(ChildOutcome::Exited(-15)), "Task was cancelled");
+        assert_eq!(
+            message(ChildOutcome::Exited(-9)),
+            "Process was forcefully killed (SIGKILL)"
+        );
+        assert_eq!(message(ChildOutcome::Exited(7)), "Task subprocess exited with code 7");
+        assert_eq!(message(ChildOutcome::NoResult), READ_FAILED);
+        assert_eq!(
+            message(ChildOutcome::TimedOut),
+            "Task execution timed out after 60 seconds"
+        );
+        assert_eq!(
+            settle(&ChildOutcome::TimedOut, 1, 1).result.unwrap_err().message(),
+            "Task execution timed out after 1 second"
+        );
+    }
+
+    #[test]
+    fn cancellation_and_syntax_errors_carry_only_a_message() {
+        assert_eq!(
+            Failure::Cancelled.body(),
+            TaskErrorBody {
+                message: CANCELLED.into(),
+                description: None,
+                stack: None
+            }
+        );
+        let outcome = frame(
+            r#"{"status":"error","error":{"message":"invalid syntax (<unknown>, line 1)","kind":"syntax"},"print_args":[]}"#,
+        );
+        let failure = settle(&outcome, 60, 1).result.unwrap_err();
+        assert!(!failure.continuable());
+        assert_eq!(failure.body().description, None);
+    }
+
+    #[test]
+    fn a_malformed_frame_is_a_read_failure() {
+        let failure = settle(&frame("{nope"), 60, 1).result.unwrap_err();
+        assert_eq!(failure.message(), READ_FAILED);
+    }
+}

@@ -1,0 +1,310 @@
+//! The runner's table of open offers and accepted tasks.
+//!
+//! Shared by the WebSocket thread (accept, settings, cancel), the offer timer (new offers) and
+//! the workers (finish). Every method takes the lock for a few map operations and never does I/O
+//! while holding it; callers send the resulting messages after the lock is released.
+
+use std::collections::HashMap;
+use std::os::fd::{AsFd, BorrowedFd};
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+
+use nix::sys::eventfd::{EfdFlags, EventFd};
+use parking_lot::Mutex;
+
+use crate::ids;
+use crate::messages::{REJECT_AT_CAPACITY, REJECT_OFFER_EXPIRED};
+
+/// An offer is valid for this long plus up to [`OFFER_JITTER_MS`].
+pub const OFFER_VALIDITY_MS: u32 = 5000;
+pub const OFFER_JITTER_MS: u32 = 500;
+/// Locally an offer lives a little longer than we told the broker, to allow for latency.
+const OFFER_LATENCY_BUFFER: Duration = Duration::from_millis(100);
+
+/// Tells a worker that its task was cancelled: a flag, plus an eventfd it can poll on.
+pub struct CancelSignal {
+    fired: AtomicBool,
+    wake: EventFd,
+}
+
+impl CancelSignal {
+    pub fn new() -> std::io::Result<CancelSignal> {
+        let wake = EventFd::from_flags(EfdFlags::EFD_CLOEXEC | EfdFlags::EFD_NONBLOCK)?;
+        Ok(CancelSignal {
+            fired: AtomicBool::new(false),
+            wake,
+        })
+    }
+
+    pub fn fire(&self) {
+        self.fired.store(true, Ordering::SeqCst);
+        // The counter only fails to grow at u64::MAX - 1; one pending wake-up is enough anyway.
+        let _ = self.wake.write(1);
+    }
+
+    pub fn is_fired(&self) -> bool {
+        self.fired.load(Ordering::SeqCst)
+    }
+
+    /// Readable once [`fire`](Self::fire) was called.
+    pub fn fd(&self) -> BorrowedFd<'_> {
+        self.wake.as_fd()
+    }
+}
+
+/// An offer to announce to the broker.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct NewOffer {
+    pub offer_id: String,
+    pub valid_for_ms: u32,
+}
+
+/// What happened to `broker:tasksettings`.
+pub enum Start {
+    /// The task was waiting; it is now running and can be cancelled through this signal.
+    Started(Arc<CancelSignal>),
+    /// No such task (never accepted, or cancelled while waiting).
+    Unknown,
+    /// Settings had already arrived for it.
+    AlreadyRunning,
+}
+
+/// What happened to `broker:taskcancel`.
+#[derive(Debug, PartialEq, Eq)]
+pub enum Cancel {
+    Unknown,
+    /// It was still waiting for settings; its slot is free again.
+    DroppedWaiting,
+    /// It is running; its worker has been told to stop it.
+    Signalled,
+}
+
+enum TaskPhase {
+    WaitingForSettings,
+    Running(Arc<CancelSignal>),
+}
+
+#[derive(Default)]
+struct Tables {
+    /// Offer id -> local expiry.
+    offers: HashMap<String, Instant>,
+    tasks: HashMap<String, TaskPhase>,
+    offering: bool,
+}
+
+/// Offers and tasks of this runner.
+pub struct RunnerState {
+    tables: Mutex<Tables>,
+    max_concurrency: usize,
+}
+
+impl RunnerState {
+    pub fn new(max_concurrency: usize) -> RunnerState {
+        RunnerState {
+            tables: Mutex::new(Tables::default()),
+            max_concurrency,
+        }
+    }
+
+    /// Turns offering on (registered with a broker) or off (disconnected, draining). Turning it
+    /// off forgets open offers: the broker forgets them too when the connection goes.
+    pub fn set_offering(&self, on: bool) {
+        let mut tables = self.tables.lock();
+        tables.offering = on;
+        if !on {
+            tables.offers.clear();
+        }
+    }
+
+    /// Stops new offers but keeps the open ones valid (`broker:drain`).
+    pub fn stop_offering(&self) {
+        self.tables.lock().offering = false;
+    }
+
+    /// Drops expired offers and creates enough new ones that offers + tasks = max concurrency.
+    pub fn new_offers(&self, now: Instant) -> Vec<NewOffer> {
+        let mut tables = self.tables.lock();
+        if !tables.offering {
+            return Vec::new();
+        }
+        tables.offers.retain(|_, expiry| *expiry >= now);
+        let used = tables.offers.len() + tables.tasks.len();
+        let wanted = self.max_concurrency.saturating_sub(used);
+        let mut created = Vec::with_capacity(wanted);
+        for _ in 0..wanted {
+            let offer = NewOffer {
+                offer_id: ids::new_id(),
+                valid_for_ms: OFFER_VALIDITY_MS + ids::random_up_to(OFFER_JITTER_MS),
+            };
+            let expiry =
+                now + Duration::from_millis(offer.valid_for_ms.into()) + OFFER_LATENCY_BUFFER;
+            tables.offers.insert(offer.offer_id.clone(), expiry);
+            created.push(offer);
+        }
+        created
+    }
+
+    /// Handles `broker:taskofferaccept`: Ok to accept, or the rejection reason.
+    pub fn accept(&self, task_id: &str, offer_id: &str, now: Instant) -> Result<(), &'static str> {
+        let mut tables = self.tables.lock();
+        match tables.offers.get(offer_id) {
+            Some(expiry) if *expiry >= now => {}
+            _ => return Err(REJECT_OFFER_EXPIRED),
+        }
+        if tables.tasks.len() >= self.max_concurrency {
+            return Err(REJECT_AT_CAPACITY);
+        }
+        tables.offers.remove(offer_id);
+        tables
+            .tasks
+            .insert(task_id.to_owned(), TaskPhase::WaitingForSettings);
+        Ok(())
+    }
+
+    /// Handles `broker:tasksettings`. `signal` is created by the caller, outside the lock.
+    pub fn start(&self, task_id: &str, signal: Arc<CancelSignal>) -> Start {
+        let mut tables = self.tables.lock();
+        match tables.tasks.get_mut(task_id) {
+            None => Start::Unknown,
+            Some(TaskPhase::Running(_)) => Start::AlreadyRunning,
+            Some(phase) => {
+                *phase = TaskPhase::Running(signal.clone());
+                Start::Started(signal)
+            }
+        }
+    }
+
+    /// Handles `broker:taskcancel`.
+    pub fn cancel(&self, task_id: &str) -> Cancel {
+        let mut tables = self.tables.lock();
+        match tables.tasks.get(task_id) {
+            None => Cancel::Unknown,
+            Some(TaskPhase::WaitingForSettings) => {
+                tables.tasks.remove(task_id);
+                Cancel::DroppedWaiting
+            }
+            Some(TaskPhase::Running(signal)) => {
+                signal.fire();
+                Cancel::Signalled
+            }
+        }
+    }
+
+    /// Forgets a task that is still waiting for settings (its settings were unusable);
+    /// true if there was such a task.
+    pub fn drop_waiting(&self, task_id: &str) -> bool {
+        let mut tables = self.tables.lock();
+        if matches!(tables.tasks.get(task_id), Some(TaskPhase::WaitingForSettings)) {
+            tables.tasks.remove(task_id);
+            return true;
+        }
+        false
+    }
+
+    /// A task was answered; its slot is free.
+    pub fn finish(&self, task_id: &str) {
+        self.tables.lock().tasks.remove(task_id);
+    }
+
+    /// Tasks accepted and not yet answered.
+    pub fn task_count(&self) -> usize {
+        self.tables.lock().tasks.len()
+    }
+
+    /// Fires the cancel signal of every running task (used when shutting down).
+    pub fn cancel_all_running(&self) {
+        for phase in self.tables.lock().tasks.values() {
+            if let TaskPhase::Running(signal) = phase {
+                signal.fire();
+            }
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn registered(max: usize) -> RunnerState {
+        let state = RunnerState::new(max);
+        state.set_offering(true);
+        state
+    }
+
+    #[test]
+    fn offers_fill_free_slots_only() {
+        let state = registered(3);
+        let now = Instant::now();
+        let offers = state.new_offers(now);
+        assert_eq!(offers.len(), 3);
+        assert!(offers
+            .iter()
+            .all(|o| (5000..=5500).contains(&o.valid_for_ms)));
+        assert!(state.new_offers(now).is_empty());
+        state.accept("t1", &offers[0].offer_id, now).unwrap();
+        assert!(state.new_offers(now).is_empty(), "the task holds the offer's slot");
+        state.finish("t1");
+        assert_eq!(state.new_offers(now).len(), 1);
+    }
+
+    #[test]
+    fn expired_offers_are_replaced() {
+        let state = registered(1);
+        let now = Instant::now();
+        let first = state.new_offers(now);
+        let later = now + Duration::from_millis(5601);
+        let second = state.new_offers(later);
+        assert_eq!(second.len(), 1);
+        assert_ne!(first, second);
+        assert_eq!(
+            state.accept("t", &first[0].offer_id, later),
+            Err(REJECT_OFFER_EXPIRED)
+        );
+    }
+
+    #[test]
+    fn unknown_or_reused_offers_are_rejected() {
+        let state = registered(2);
+        let now = Instant::now();
+        let offers = state.new_offers(now);
+        assert_eq!(state.accept("t", "nope", now), Err(REJECT_OFFER_EXPIRED));
+        state.accept("t1", &offers[0].offer_id, now).unwrap();
+        assert_eq!(
+            state.accept("t2", &offers[0].offer_id, now),
+            Err(REJECT_OFFER_EXPIRED)
+        );
+    }
+
+    #[test]
+    fn no_offers_before_registration_or_after_drain() {
+        let state = RunnerState::new(2);
+        assert!(state.new_offers(Instant::now()).is_empty());
+        state.set_offering(true);
+        let offers = state.new_offers(Instant::now());
+        state.stop_offering();
+        assert!(state.new_offers(Instant::now()).is_empty());
+        // Offers already out stay acceptable after a drain.
+        state.accept("t", &offers[0].offer_id, Instant::now()).unwrap();
+    }
+
+    #[test]
+    fn cancel_drops_a_waiting_task_and_signals_a_running_one() {
+        let state = registered(2);
+        let now = Instant::now();
+        let offers = state.new_offers(now);
+        state.accept("wait", &offers[0].offer_id, now).unwrap();
+        state.accept("run", &offers[1].offer_id, now).unwrap();
+        let signal = Arc::new(CancelSignal::new().unwrap());
+        assert!(matches!(state.start("run", signal.clone()), Start::Started(_)));
+        assert!(matches!(
+            state.start("run", Arc::new(CancelSignal::new().unwrap())),
+            Start::AlreadyRunning
+        ));
+        assert_eq!(state.cancel("wait"), Cancel::DroppedWaiting);
+        assert_eq!(state.task_count(), 1);
+        assert_eq!(state.cancel("run"), Cancel::Signalled);
+        assert!(signal.is_fired());
+        assert_eq!(state.cancel("other"), Cancel::Unknown);
+    }
+}
