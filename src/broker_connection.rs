@@ -146,13 +146,18 @@ impl BrokerConnection {
             info!("Dropped {stale} message(s) queued for the previous connection");
         }
         let mut want_write = false;
+        // The upgrade may have read the broker's first frames along with the HTTP response;
+        // tungstenite holds them in its buffer, where poll cannot see them: read them first.
+        let mut first_round = true;
         loop {
             let flags = if want_write {
                 PollFlags::POLLIN | PollFlags::POLLOUT
             } else {
                 PollFlags::POLLIN
             };
-            let (socket_ready, outbox_ready) = {
+            let (socket_ready, outbox_ready) = if std::mem::take(&mut first_round) {
+                (true, false)
+            } else {
                 let mut fds = [
                     PollFd::new(ws.get_ref().as_fd(), flags),
                     PollFd::new(self.outbox_rx.fd(), PollFlags::POLLIN),

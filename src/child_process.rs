@@ -28,6 +28,7 @@ const READ_CHUNK: usize = 256 * 1024;
 
 /// The task's input, written to the child in three parts so the (possibly huge) items are
 /// never copied into one buffer.
+#[derive(Clone, Copy)]
 pub struct TaskInput<'a> {
     pub parts: [&'a [u8]; 3],
 }
@@ -57,6 +58,8 @@ pub enum ChildOutcome {
     ForkFailed(i32),
     /// The forkserver went away before reporting the child's exit.
     ForkserverLost,
+    /// The forkserver was already gone when the child was requested; nothing ran.
+    ForkserverUnreachable,
 }
 
 #[derive(Clone, Copy, PartialEq, Eq)]
@@ -120,7 +123,7 @@ pub fn run(
     {
         return match err {
             Errno::EPIPE | Errno::ECONNRESET | Errno::ENOTCONN | Errno::ECONNREFUSED => {
-                Ok(ChildOutcome::ForkserverLost)
+                Ok(ChildOutcome::ForkserverUnreachable)
             }
             other => Err(other.into()),
         };

@@ -120,6 +120,23 @@ impl Forkserver {
         current.clone()
     }
 
+    /// A forkserver other than `stale` (which was found dead), waiting up to `wait` for the
+    /// supervisor to start it.
+    pub fn replacement_for(&self, stale: &Arc<Connection>, wait: Duration) -> Option<Arc<Connection>> {
+        let deadline = Instant::now() + wait;
+        let mut current = self.current.lock();
+        loop {
+            if let Some(connection) = current.as_ref() {
+                if !Arc::ptr_eq(connection, stale) {
+                    return Some(connection.clone());
+                }
+            }
+            if self.changed.wait_until(&mut current, deadline).timed_out() {
+                return None;
+            }
+        }
+    }
+
     fn publish(&self, connection: Option<Arc<Connection>>) {
         *self.current.lock() = connection;
         self.changed.notify_all();

@@ -117,7 +117,7 @@ pub fn settle<'a>(outcome: &'a ChildOutcome, timeout_secs: u64, max_payload: u64
             );
             runtime("Task subprocess exited with code -1".to_owned())
         }
-        ChildOutcome::ForkserverLost => runtime(
+        ChildOutcome::ForkserverLost | ChildOutcome::ForkserverUnreachable => runtime(
             "The Python forkserver exited while the task was running; the runner has \
              started a new one, retry the task"
                 .to_owned(),

@@ -157,7 +157,17 @@ fn run_child(
         timeout: ctx.task_timeout,
         max_result_bytes: ctx.max_payload,
     };
-    child_process::run(&forkserver, input, &limits, cancel)
+    match child_process::run(&forkserver, input, &limits, cancel)? {
+        // The forkserver died before it took the request (nothing ran yet): use its successor.
+        ChildOutcome::ForkserverUnreachable => {
+            let Some(successor) = ctx.forkserver.replacement_for(&forkserver, ctx.task_timeout)
+            else {
+                return Ok(ChildOutcome::ForkserverLost);
+            };
+            child_process::run(&successor, input, &limits, cancel)
+        }
+        outcome => Ok(outcome),
+    }
 }
 
 /// The task as the child reads it: a JSON object whose `items` (last) are spliced in raw

@@ -1,0 +1,332 @@
+"""Fork server: the one long-lived Python process the Rust runner starts for task children.
+
+Owns the control-socket protocol and the children's lives: it reads the configuration, loads the
+child module (python/child.py) from source, preloads modules once, reports ready, then forks one
+fresh child per fork request, reports each child's pid and exit code on that child's status pipe,
+reaps children, and kills them all when the Rust side goes away. What a child does with its task
+lives in child.py.
+
+Started as `python -I -B -c <this text>` with fd 3 = one end of an AF_UNIX SOCK_SEQPACKET
+socketpair (the control socket):
+  1. Rust -> us: one JSON config message (child_source, preload, block_env, builtins_deny, ...).
+  2. us -> Rust: one JSON ready message (ready, pid, python, stdlib_module_names).
+  3. Rust -> us: fork requests, each the byte b"F" plus fds task_r, result_w, status_w.
+Status records on status_w are 5 bytes: an ASCII tag and a big-endian signed 32-bit value:
+P<pid> after the fork, X<exit code> when reaped (negative = killed by that signal), or
+E<errno> when the fork failed.
+"""
+
+import gc
+import json
+import os
+import platform
+import select
+import signal
+import socket
+import struct
+import sys
+import types
+
+CONTROL_FD = 3
+# The config carries child.py's source; a SEQPACKET message is bounded by the socket's send
+# buffer, so this is generous. Allocated once.
+CONFIG_BUFSIZE = 16 * 1024 * 1024
+REQUEST_BUFSIZE = 16
+# More than the 3 expected, so a request with too many fds is seen whole and closed.
+MAX_REQUEST_FDS = 16
+FORK_REQUEST = b"F"
+CHILD_MODULE_NAME = "n8n_child"
+CHILD_SOURCE_NAME = "<n8n_child>"
+CHILD_FAILURE_EXIT = 70
+STATUS_RECORD = struct.Struct(">ci")
+# Blocked across fork() so a signal aimed at the new child waits until it has default handlers.
+FORK_BLOCKED_SIGNALS = {signal.SIGCHLD, signal.SIGTERM, signal.SIGINT}
+CLOEXEC_ON_RECEIVE = getattr(socket, "MSG_CMSG_CLOEXEC", 0)
+
+
+class State:
+    """Everything the main loop and a freshly forked child need to know."""
+
+    def __init__(self, sock, config, child_module):
+        self.sock = sock
+        self.config = config
+        self.child_module = child_module
+        self.wake_r = -1
+        self.wake_w = -1
+        # pid -> status_w of every child not yet reaped.
+        self.children = {}
+        self.stopping = False
+
+
+def log(text):
+    # Straight to fd 2: no Python buffer that a fork could duplicate.
+    try:
+        os.write(2, f"[forkserver {os.getpid()}] {text}\n".encode("utf-8", "replace"))
+    except OSError:
+        pass
+
+
+# ---------------------------------------------------------------------------------------------
+# Start-up
+
+
+def main():
+    sock = socket.socket(fileno=CONTROL_FD)
+    config = receive_config(sock)
+    if config is None:
+        return 0
+    child_module = load_child_module(config)
+    preload_modules(config.get("preload") or ())
+    prepare = getattr(child_module, "prepare", None)
+    if prepare is not None:
+        prepare(config)
+    state = State(sock, config, child_module)
+    install_signal_handlers(state)
+    # Everything loaded so far is shared with every child; freezing keeps the collector from
+    # touching (and so copying) those pages in the children.
+    gc.freeze()
+    send_ready(sock)
+    serve(state)
+    shutdown(state)
+    return 0
+
+
+def receive_config(sock):
+    message, _, flags, _ = sock.recvmsg(CONFIG_BUFSIZE)
+    if not message:
+        log("control socket closed before the configuration arrived")
+        return None
+    if flags & socket.MSG_TRUNC:
+        raise SystemExit(f"configuration message larger than {CONFIG_BUFSIZE} bytes")
+    config = json.loads(message.decode("utf-8"))
+    if not isinstance(config, dict) or not isinstance(config.get("child_source"), str):
+        raise SystemExit("configuration must be a JSON object with a child_source string")
+    return config
+
+
+def load_child_module(config):
+    module = types.ModuleType(CHILD_MODULE_NAME)
+    sys.modules[CHILD_MODULE_NAME] = module
+    code = compile(config["child_source"], CHILD_SOURCE_NAME, "exec", dont_inherit=True)
+    exec(code, module.__dict__)
+    return module
+
+
+def preload_modules(names):
+    for name in names:
+        try:
+            __import__(name)
+        except Exception as exc:
+            # A missing optional module must not stop the runner; tasks just cannot use it.
+            log(f"could not preload module {name!r}: {type(exc).__name__}: {exc}")
+
+
+def install_signal_handlers(state):
+    state.wake_r, state.wake_w = os.pipe()
+    os.set_blocking(state.wake_r, False)
+    os.set_blocking(state.wake_w, False)
+    # The C-level handler writes to the wake pipe, which interrupts poll(); reaping then happens
+    # in the main loop, never inside a handler.
+    signal.set_wakeup_fd(state.wake_w, warn_on_full_buffer=False)
+    signal.signal(signal.SIGCHLD, ignore_signal)
+
+    def stop(signum, frame):
+        state.stopping = True
+
+    signal.signal(signal.SIGTERM, stop)
+    # Ctrl-C in a terminal reaches the whole foreground group; the Rust runner decides what
+    # happens then and closes the control socket when it wants us gone.
+    signal.signal(signal.SIGINT, signal.SIG_IGN)
+
+
+def ignore_signal(signum, frame):
+    pass
+
+
+def send_ready(sock):
+    ready = {
+        "ready": True,
+        "pid": os.getpid(),
+        "python": platform.python_version(),
+        "stdlib_module_names": sorted(sys.stdlib_module_names),
+    }
+    sock.send(json.dumps(ready).encode("utf-8"))
+
+
+# ---------------------------------------------------------------------------------------------
+# Main loop
+
+
+def serve(state):
+    """Forks on request and reaps on SIGCHLD until the control socket closes or SIGTERM."""
+    state.sock.setblocking(False)
+    control_fd = state.sock.fileno()
+    poller = select.poll()
+    poller.register(control_fd, select.POLLIN)
+    poller.register(state.wake_r, select.POLLIN)
+    while not state.stopping:
+        events = poller.poll()
+        drain(state.wake_r)
+        # Reaping only here, after any fork has registered its pid, means a child that exits
+        # at once is still found in state.children.
+        reap_children(state)
+        if any(fd == control_fd for fd, _ in events):
+            if not receive_requests(state):
+                return
+
+
+def drain(fd):
+    try:
+        while os.read(fd, 512):
+            pass
+    except BlockingIOError:
+        pass
+
+
+def receive_requests(state):
+    """Handles every queued fork request. Returns False once the control socket is closed."""
+    while True:
+        try:
+            message, fds, _, _ = socket.recv_fds(
+                state.sock, REQUEST_BUFSIZE, MAX_REQUEST_FDS, CLOEXEC_ON_RECEIVE
+            )
+        except BlockingIOError:
+            return True
+        except OSError as exc:
+            log(f"control socket failed: {exc}")
+            return False
+        if not message and not fds:
+            return False
+        if message != FORK_REQUEST or len(fds) != 3:
+            log(f"ignoring a malformed fork request ({len(message)} bytes, {len(fds)} fds)")
+            close_all(fds)
+            continue
+        fork_child(state, *fds)
+
+
+def fork_child(state, task_r, result_w, status_w):
+    flush_std_streams()
+    saved_mask = signal.pthread_sigmask(signal.SIG_BLOCK, FORK_BLOCKED_SIGNALS)
+    try:
+        pid = os.fork()
+    except OSError as exc:
+        signal.pthread_sigmask(signal.SIG_SETMASK, saved_mask)
+        log(f"fork failed: {exc}")
+        write_status(status_w, b"E", exc.errno or 0)
+        close_all((task_r, result_w, status_w))
+        return
+    if pid == 0:
+        become_child(state, task_r, result_w, status_w, saved_mask)
+    signal.pthread_sigmask(signal.SIG_SETMASK, saved_mask)
+    # Also set from this side, so the group exists before Rust learns the pid and may kill(-pid).
+    try:
+        os.setpgid(pid, pid)
+    except OSError:
+        pass
+    close_all((task_r, result_w))
+    write_status(status_w, b"P", pid)
+    state.children[pid] = status_w
+
+
+def flush_std_streams():
+    # Anything still buffered would otherwise be written twice, once by each process.
+    for stream in (sys.stdout, sys.stderr):
+        try:
+            if stream is not None:
+                stream.flush()
+        except Exception:
+            pass
+
+
+def reap_children(state):
+    while True:
+        try:
+            pid, status = os.waitpid(-1, os.WNOHANG)
+        except ChildProcessError:
+            return
+        if pid == 0:
+            return
+        report_exit(state, pid, status)
+
+
+def report_exit(state, pid, status):
+    status_w = state.children.pop(pid, None)
+    if status_w is None:
+        return
+    write_status(status_w, b"X", os.waitstatus_to_exitcode(status))
+    close_all((status_w,))
+
+
+def write_status(fd, tag, value):
+    try:
+        os.write(fd, STATUS_RECORD.pack(tag, value))
+    except OSError:
+        # The Rust worker stopped listening; nothing else depends on this record.
+        pass
+
+
+def close_all(fds):
+    for fd in fds:
+        try:
+            os.close(fd)
+        except OSError:
+            pass
+
+
+def shutdown(state):
+    """Kills every live child's process group and reaps them; the runner is gone."""
+    for pid in state.children:
+        kill_group(pid)
+    for pid in list(state.children):
+        try:
+            _, status = os.waitpid(pid, 0)
+        except ChildProcessError:
+            close_all((state.children.pop(pid),))
+            continue
+        report_exit(state, pid, status)
+
+
+def kill_group(pid):
+    try:
+        os.killpg(pid, signal.SIGKILL)
+    except OSError:
+        try:
+            os.kill(pid, signal.SIGKILL)
+        except OSError:
+            pass
+
+
+# ---------------------------------------------------------------------------------------------
+# In the child
+
+
+def become_child(state, task_r, result_w, status_w, saved_mask):
+    """Turns the fresh fork into a task child. Never returns: always ends in os._exit."""
+    code = CHILD_FAILURE_EXIT
+    try:
+        signal.set_wakeup_fd(-1)
+        for signum in (signal.SIGCHLD, signal.SIGTERM, signal.SIGINT):
+            signal.signal(signum, signal.SIG_DFL)
+        # A SIGTERM sent since the fork was held back; with the default handler back it now
+        # terminates the child as Rust intended.
+        signal.pthread_sigmask(signal.SIG_SETMASK, saved_mask)
+        try:
+            os.setpgid(0, 0)
+        except OSError:
+            pass  # the forkserver sets it from its side as well
+        state.sock.close()
+        close_all((state.wake_r, state.wake_w, status_w))
+        close_all(state.children.values())
+        state.children.clear()
+        state.child_module.run_task(task_r, result_w, state.config)
+        code = 0
+    except BaseException as exc:
+        # No result was written (or only part of one): Rust sees exit code 70 instead.
+        log(f"task child failed: {type(exc).__name__}: {exc}")
+    finally:
+        flush_std_streams()
+        os._exit(code)
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,396 @@
+//! A test broker and a handle on the real runner binary.
+//!
+//! The broker is a real WebSocket server (tungstenite) on 127.0.0.1 with a random port; it speaks
+//! n8n's broker side of the protocol one message at a time, so each test can drive the runner
+//! exactly as far as the behaviour it checks. The runner is the real binary, with a real
+//! `python3` forkserver behind it.
+#![allow(dead_code)]
+
+use std::collections::VecDeque;
+use std::io::{BufRead, BufReader, ErrorKind, Write};
+use std::net::{TcpListener, TcpStream};
+use std::process::{Child, Command, Stdio};
+use std::sync::{Arc, Mutex};
+use std::time::{Duration, Instant};
+
+use nix::sys::signal::{kill, Signal};
+use nix::unistd::Pid;
+use serde_json::{json, Value};
+use tungstenite::handshake::server::{Request, Response};
+use tungstenite::{Message, WebSocket};
+
+pub const TOKEN: &str = "test-grant-token";
+pub const WAIT: Duration = Duration::from_secs(20);
+
+/// A listening test broker.
+pub struct TestBroker {
+    listener: TcpListener,
+    pub port: u16,
+}
+
+impl TestBroker {
+    pub fn start() -> TestBroker {
+        let listener = TcpListener::bind("127.0.0.1:0").expect("bind test broker");
+        let port = listener.local_addr().unwrap().port();
+        TestBroker { listener, port }
+    }
+
+    pub fn uri(&self) -> String {
+        format!("http://127.0.0.1:{}", self.port)
+    }
+
+    /// Waits for the runner to connect and completes the WebSocket upgrade.
+    pub fn accept(&self) -> BrokerSide {
+        let stream = self.accept_tcp();
+        let seen = Arc::new(Mutex::new((String::new(), String::new())));
+        let seen_in_callback = seen.clone();
+        let callback = move |request: &Request, response: Response| {
+            let auth = request
+                .headers()
+                .get("authorization")
+                .and_then(|v| v.to_str().ok())
+                .unwrap_or("")
+                .to_owned();
+            *seen_in_callback.lock().unwrap() = (request.uri().to_string(), auth);
+            Ok(response)
+        };
+        let ws = tungstenite::accept_hdr(stream, callback).expect("websocket upgrade");
+        let (path, authorization) = seen.lock().unwrap().clone();
+        BrokerSide {
+            ws,
+            path,
+            authorization,
+            offers: VecDeque::new(),
+        }
+    }
+
+    /// Accepts a TCP connection and answers the upgrade request with a bare HTTP status.
+    pub fn refuse(&self, status_line: &str) {
+        let mut stream = self.accept_tcp();
+        let mut reader = BufReader::new(stream.try_clone().unwrap());
+        let mut line = String::new();
+        while reader.read_line(&mut line).unwrap_or(0) > 0 {
+            if line == "\r\n" {
+                break;
+            }
+            line.clear();
+        }
+        let _ = write!(stream, "HTTP/1.1 {status_line}\r\nContent-Length: 0\r\nConnection: close\r\n\r\n");
+    }
+
+    fn accept_tcp(&self) -> TcpStream {
+        self.listener.set_nonblocking(true).unwrap();
+        let deadline = Instant::now() + WAIT;
+        loop {
+            match self.listener.accept() {
+                Ok((stream, _)) => {
+                    stream.set_nonblocking(false).unwrap();
+                    return stream;
+                }
+                Err(err) if err.kind() == ErrorKind::WouldBlock => {
+                    assert!(Instant::now() < deadline, "the runner never connected");
+                    std::thread::sleep(Duration::from_millis(5));
+                }
+                Err(err) => panic!("accept failed: {err}"),
+            }
+        }
+    }
+}
+
+/// The broker's end of one runner connection.
+pub struct BrokerSide {
+    ws: WebSocket<TcpStream>,
+    /// The upgrade request's path and query.
+    pub path: String,
+    /// The upgrade request's `Authorization` header.
+    pub authorization: String,
+    /// Offers received and not yet used, oldest first.
+    pub offers: VecDeque<Value>,
+}
+
+/// Everything the runner sent about one task, in order, ending with its done/error message.
+#[derive(Debug)]
+pub struct TaskOutcome {
+    pub rpcs: Vec<Value>,
+    pub last: Value,
+}
+
+impl TaskOutcome {
+    /// `data.result` of a `runner:taskdone`; panics on anything else.
+    pub fn result(&self) -> &Value {
+        assert_eq!(self.last["type"], "runner:taskdone", "{:#}", self.last);
+        &self.last["data"]["result"]
+    }
+
+    /// `error` of a `runner:taskerror`; panics on anything else.
+    pub fn error(&self) -> &Value {
+        assert_eq!(self.last["type"], "runner:taskerror", "{:#}", self.last);
+        &self.last["error"]
+    }
+
+    /// The `params` of every `logNodeOutput` call.
+    pub fn prints(&self) -> Vec<Vec<String>> {
+        self.rpcs
+            .iter()
+            .map(|rpc| {
+                assert_eq!(rpc["name"], "logNodeOutput");
+                serde_json::from_value(rpc["params"].clone()).unwrap()
+            })
+            .collect()
+    }
+}
+
+impl BrokerSide {
+    pub fn send(&mut self, message: Value) {
+        self.send_text(&message.to_string());
+    }
+
+    pub fn send_text(&mut self, text: &str) {
+        self.ws.send(Message::text(text)).expect("send to runner");
+    }
+
+    pub fn send_binary(&mut self, bytes: Vec<u8>) {
+        self.ws.send(Message::binary(bytes)).expect("send to runner");
+    }
+
+    /// The next message of any type, or None after `wait`.
+    pub fn try_recv(&mut self, wait: Duration) -> Option<Value> {
+        let deadline = Instant::now() + wait;
+        loop {
+            let left = deadline.saturating_duration_since(Instant::now());
+            if left.is_zero() {
+                return None;
+            }
+            self.ws.get_ref().set_read_timeout(Some(left)).unwrap();
+            match self.ws.read() {
+                Ok(Message::Text(text)) => return Some(serde_json::from_str(&text).unwrap()),
+                Ok(Message::Binary(_)) => panic!("the runner sent a binary frame"),
+                Ok(_) => continue,
+                Err(tungstenite::Error::Io(err))
+                    if matches!(err.kind(), ErrorKind::WouldBlock | ErrorKind::TimedOut) =>
+                {
+                    return None
+                }
+                Err(err) => panic!("connection to runner failed: {err}"),
+            }
+        }
+    }
+
+    /// The next message that is not an offer (offers are kept for later use).
+    pub fn recv(&mut self) -> Value {
+        self.try_recv_non_offer(WAIT)
+            .expect("the runner sent nothing but offers in time")
+    }
+
+    pub fn try_recv_non_offer(&mut self, wait: Duration) -> Option<Value> {
+        let deadline = Instant::now() + wait;
+        loop {
+            let message = self.try_recv(deadline.saturating_duration_since(Instant::now()))?;
+            if message["type"] == "runner:taskoffer" {
+                self.offers.push_back(message);
+            } else {
+                return Some(message);
+            }
+        }
+    }
+
+    /// Runs the handshake: `broker:inforequest` -> `runner:info` -> `broker:runnerregistered`.
+    pub fn handshake(&mut self) -> Value {
+        self.send(json!({"type": "broker:inforequest"}));
+        let info = self.recv();
+        assert_eq!(info["type"], "runner:info");
+        self.send(json!({"type": "broker:runnerregistered"}));
+        info
+    }
+
+    /// The next unused offer, waiting for one if needed.
+    pub fn take_offer(&mut self) -> Value {
+        if let Some(offer) = self.offers.pop_front() {
+            return offer;
+        }
+        let deadline = Instant::now() + WAIT;
+        loop {
+            let left = deadline.saturating_duration_since(Instant::now());
+            let message = self.try_recv(left).expect("no offer arrived");
+            if message["type"] == "runner:taskoffer" {
+                return message;
+            }
+            panic!("expected an offer, got {message}");
+        }
+    }
+
+    /// Accepts an offer for `task_id` and checks it was accepted.
+    pub fn accept_task(&mut self, task_id: &str) {
+        let offer = self.take_offer();
+        self.send(json!({
+            "type": "broker:taskofferaccept",
+            "taskId": task_id,
+            "offerId": offer["offerId"],
+        }));
+        let reply = self.recv();
+        assert_eq!(reply["type"], "runner:taskaccepted", "{reply}");
+        assert_eq!(reply["taskId"], task_id);
+    }
+
+    pub fn send_settings(&mut self, task_id: &str, settings: Value) {
+        self.send(json!({"type": "broker:tasksettings", "taskId": task_id, "settings": settings}));
+    }
+
+    /// Collects a task's RPCs up to its `runner:taskdone` / `runner:taskerror`.
+    pub fn collect(&mut self, task_id: &str) -> TaskOutcome {
+        let mut rpcs = Vec::new();
+        loop {
+            let message = self.recv();
+            assert_eq!(message["taskId"], task_id, "message for another task: {message}");
+            match message["type"].as_str().unwrap() {
+                "runner:rpc" => rpcs.push(message),
+                "runner:taskdone" | "runner:taskerror" => {
+                    return TaskOutcome {
+                        rpcs,
+                        last: message,
+                    }
+                }
+                other => panic!("unexpected {other}: {message}"),
+            }
+        }
+    }
+
+    /// Accept, send settings, collect: one whole task.
+    pub fn run_task(&mut self, task_id: &str, settings: Value) -> TaskOutcome {
+        self.accept_task(task_id);
+        self.send_settings(task_id, settings);
+        self.collect(task_id)
+    }
+
+    /// Closes the connection from the broker's side.
+    pub fn close(mut self) {
+        let _ = self.ws.close(None);
+        let _ = self.ws.flush();
+    }
+}
+
+/// Settings for an all-items task.
+pub fn all_items(code: &str, items: Value) -> Value {
+    json!({"code": code, "nodeMode": "runOnceForAllItems", "items": items, "continueOnFail": false})
+}
+
+/// Settings for a per-item task.
+pub fn per_item(code: &str, items: Value) -> Value {
+    json!({"code": code, "nodeMode": "runOnceForEachItem", "items": items, "continueOnFail": false})
+}
+
+/// The runner binary, running; killed (with its process group) when dropped.
+pub struct Runner {
+    child: Child,
+    log: Arc<Mutex<Vec<String>>>,
+}
+
+impl Runner {
+    /// Starts the runner against `broker` with the test token plus `env`.
+    pub fn start(broker: &TestBroker, env: &[(&str, &str)]) -> Runner {
+        let mut vars = vec![
+            ("N8N_RUNNERS_GRANT_TOKEN", TOKEN.to_owned()),
+            ("N8N_RUNNERS_TASK_BROKER_URI", broker.uri()),
+        ];
+        vars.extend(env.iter().map(|(k, v)| (*k, v.to_string())));
+        Runner::start_with_env(&vars)
+    }
+
+    pub fn start_with_env(vars: &[(&str, String)]) -> Runner {
+        let mut command = Command::new(env!("CARGO_BIN_EXE_n8n-python-runner"));
+        command
+            .env_clear()
+            .env("PATH", std::env::var("PATH").unwrap_or_default())
+            .envs(vars.iter().map(|(k, v)| (k, v)))
+            .stdout(Stdio::piped())
+            .stderr(Stdio::piped());
+        if let Ok(python) = std::env::var("N8N_RUNNERS_PYTHON") {
+            command.env("N8N_RUNNERS_PYTHON", python);
+        }
+        let mut child = command.spawn().expect("start the runner binary");
+        let log = Arc::new(Mutex::new(Vec::new()));
+        for stream in [
+            Box::new(child.stdout.take().unwrap()) as Box<dyn std::io::Read + Send>,
+            Box::new(child.stderr.take().unwrap()),
+        ] {
+            let log = log.clone();
+            std::thread::spawn(move || {
+                for line in BufReader::new(stream).lines().map_while(Result::ok) {
+                    log.lock().unwrap().push(line);
+                }
+            });
+        }
+        Runner { child, log }
+    }
+
+    pub fn pid(&self) -> u32 {
+        self.child.id()
+    }
+
+    /// Every log line so far.
+    pub fn log(&self) -> Vec<String> {
+        self.log.lock().unwrap().clone()
+    }
+
+    /// Waits until a log line contains `needle`.
+    pub fn wait_for_log(&self, needle: &str) -> String {
+        let deadline = Instant::now() + WAIT;
+        loop {
+            if let Some(line) = self.log().into_iter().find(|l| l.contains(needle)) {
+                return line;
+            }
+            assert!(
+                Instant::now() < deadline,
+                "no log line containing {needle:?}; log so far:\n{}",
+                self.log().join("\n")
+            );
+            std::thread::sleep(Duration::from_millis(10));
+        }
+    }
+
+    /// Waits for the process to exit; returns its exit code.
+    pub fn wait_exit(&mut self) -> i32 {
+        let deadline = Instant::now() + WAIT;
+        loop {
+            if let Some(status) = self.child.try_wait().unwrap() {
+                return status.code().unwrap_or(-1);
+            }
+            assert!(Instant::now() < deadline, "the runner did not exit");
+            std::thread::sleep(Duration::from_millis(10));
+        }
+    }
+
+    /// Sends a signal to the runner.
+    pub fn signal(&self, signal: Signal) {
+        let _ = kill(Pid::from_raw(self.child.id() as i32), signal);
+    }
+}
+
+impl Drop for Runner {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
+/// The direct children of a process (the runner's forkserver).
+pub fn children_of(pid: u32) -> Vec<u32> {
+    let mut children = Vec::new();
+    if let Ok(tasks) = std::fs::read_dir(format!("/proc/{pid}/task")) {
+        for task in tasks.flatten() {
+            if let Ok(list) = std::fs::read_to_string(task.path().join("children")) {
+                children.extend(list.split_whitespace().filter_map(|p| p.parse::<u32>().ok()));
+            }
+        }
+    }
+    children
+}
+
+/// A connected, registered runner with its broker connection.
+pub fn registered_runner(env: &[(&str, &str)]) -> (TestBroker, Runner, BrokerSide) {
+    let broker = TestBroker::start();
+    let runner = Runner::start(&broker, env);
+    let mut side = broker.accept();
+    side.handshake();
+    (broker, runner, side)
+}
