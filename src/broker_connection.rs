@@ -166,10 +166,7 @@ impl BrokerConnection {
                     Ok(_) | Err(nix::errno::Errno::EINTR) => {}
                     Err(err) => return format!("poll failed: {err}"),
                 }
-                (
-                    fds[0].any().unwrap_or(false),
-                    fds[1].any().unwrap_or(false),
-                )
+                (fds[0].any().unwrap_or(false), fds[1].any().unwrap_or(false))
             };
             if outbox_ready {
                 for text in self.outbox_rx.drain() {

@@ -118,9 +118,7 @@ pub fn run(
     for fd in [&task_w, &result_r, &status_r] {
         fcntl(fd, FcntlArg::F_SETFL(OFlag::O_NONBLOCK))?;
     }
-    if let Err(err) =
-        forkserver.request_child(task_r.as_fd(), result_w.as_fd(), status_w.as_fd())
-    {
+    if let Err(err) = forkserver.request_child(task_r.as_fd(), result_w.as_fd(), status_w.as_fd()) {
         return match err {
             Errno::EPIPE | Errno::ECONNRESET | Errno::ENOTCONN | Errno::ECONNREFUSED => {
                 Ok(ChildOutcome::ForkserverUnreachable)

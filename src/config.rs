@@ -172,7 +172,12 @@ fn invalid(name: &str, message: String) -> ConfigError {
 }
 
 fn parse_log_level(raw: Option<String>) -> log::LevelFilter {
-    match raw.as_deref().map(str::trim).map(str::to_ascii_lowercase).as_deref() {
+    match raw
+        .as_deref()
+        .map(str::trim)
+        .map(str::to_ascii_lowercase)
+        .as_deref()
+    {
         Some("debug") => log::LevelFilter::Debug,
         Some("warning") | Some("warn") => log::LevelFilter::Warn,
         Some("error") | Some("critical") => log::LevelFilter::Error,
@@ -317,10 +322,17 @@ fn broker_host_port(uri: &str) -> Result<String, ConfigError> {
     if netloc.is_empty() {
         return Err(bad());
     }
-    if netloc.rsplit_once(':').is_some_and(|(_, p)| p.parse::<u16>().is_ok()) {
+    if netloc
+        .rsplit_once(':')
+        .is_some_and(|(_, p)| p.parse::<u16>().is_ok())
+    {
         return Ok(netloc.to_owned());
     }
-    let default_port = if matches!(scheme, "https" | "wss") { 443 } else { 80 };
+    let default_port = if matches!(scheme, "https" | "wss") {
+        443
+    } else {
+        80
+    };
     Ok(format!("{netloc}:{default_port}"))
 }
 
@@ -357,7 +369,10 @@ mod tests {
     #[test]
     fn grant_token_is_required() {
         let err = load(&[]).unwrap_err();
-        assert_eq!(err.0, "Environment variable N8N_RUNNERS_GRANT_TOKEN is required");
+        assert_eq!(
+            err.0,
+            "Environment variable N8N_RUNNERS_GRANT_TOKEN is required"
+        );
     }
 
     #[test]
@@ -407,7 +422,10 @@ mod tests {
     fn allowlists_are_trimmed_deduplicated_and_sorted() {
         let list = Allowlist::parse("X", " re,,json , re,").unwrap();
         assert_eq!(list.to_list(), vec!["json", "re"]);
-        assert_eq!(Allowlist::parse("X", "   ").unwrap().to_list(), Vec::<String>::new());
+        assert_eq!(
+            Allowlist::parse("X", "   ").unwrap().to_list(),
+            Vec::<String>::new()
+        );
         assert_eq!(Allowlist::parse("X", " * ").unwrap(), Allowlist::All);
     }
 
@@ -423,8 +441,14 @@ mod tests {
 
     #[test]
     fn broker_uri_keeps_only_host_and_port() {
-        assert_eq!(broker_host_port("http://localhost:5679/x").unwrap(), "localhost:5679");
-        assert_eq!(broker_host_port("https://n8n.example").unwrap(), "n8n.example:443");
+        assert_eq!(
+            broker_host_port("http://localhost:5679/x").unwrap(),
+            "localhost:5679"
+        );
+        assert_eq!(
+            broker_host_port("https://n8n.example").unwrap(),
+            "n8n.example:443"
+        );
         assert!(broker_host_port("localhost:5679").is_err());
     }
 }

@@ -69,7 +69,11 @@ impl Connection {
         result_w: BorrowedFd,
         status_w: BorrowedFd,
     ) -> nix::Result<()> {
-        let fds = [task_r.as_raw_fd(), result_w.as_raw_fd(), status_w.as_raw_fd()];
+        let fds = [
+            task_r.as_raw_fd(),
+            result_w.as_raw_fd(),
+            status_w.as_raw_fd(),
+        ];
         let cmsg = [ControlMessage::ScmRights(&fds)];
         sendmsg::<()>(
             self.control.as_raw_fd(),
@@ -122,7 +126,11 @@ impl Forkserver {
 
     /// A forkserver other than `stale` (which was found dead), waiting up to `wait` for the
     /// supervisor to start it.
-    pub fn replacement_for(&self, stale: &Arc<Connection>, wait: Duration) -> Option<Arc<Connection>> {
+    pub fn replacement_for(
+        &self,
+        stale: &Arc<Connection>,
+        wait: Duration,
+    ) -> Option<Arc<Connection>> {
         let deadline = Instant::now() + wait;
         let mut current = self.current.lock();
         loop {
@@ -225,8 +233,9 @@ fn spawn(settings: &Settings) -> Result<(Child, Connection), String> {
         let n = recv(ours.as_raw_fd(), &mut buf, MsgFlags::empty())
             .map_err(|err| format!("Failed to read from the Python forkserver: {err}"))?;
         if n == 0 {
-            return Err("The Python forkserver exited during start-up (see its output above)"
-                .to_owned());
+            return Err(
+                "The Python forkserver exited during start-up (see its output above)".to_owned(),
+            );
         }
         serde_json::from_slice(&buf[..n])
             .map_err(|err| format!("The Python forkserver sent an invalid ready message: {err}"))

@@ -46,7 +46,10 @@ impl Log for StdoutLogger {
             };
             let stamp = utc_timestamp(SystemTime::now());
             if self.colour {
-                format!("{stamp}  {colour}{name}\x1b[0m  {colour}{}\x1b[0m\n", record.args())
+                format!(
+                    "{stamp}  {colour}{name}\x1b[0m  {colour}{}\x1b[0m\n",
+                    record.args()
+                )
             } else {
                 format!("{stamp}  {name}  {}\n", record.args())
             }

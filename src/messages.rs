@@ -118,9 +118,8 @@ impl BrokerMessage {
             status,
             settings,
         } = envelope;
-        let require = |value: Option<String>, what: &str, key: &str| {
-            value.ok_or_else(|| missing(what, key))
-        };
+        let require =
+            |value: Option<String>, what: &str, key: &str| value.ok_or_else(|| missing(what, key));
         Ok(match kind.as_str() {
             "broker:inforequest" => BrokerMessage::InfoRequest,
             "broker:runnerregistered" => BrokerMessage::RunnerRegistered,
@@ -157,8 +156,8 @@ impl BrokerMessage {
 }
 
 fn parse_settings(raw: &RawValue) -> Result<TaskSettings, String> {
-    let wire: SettingsWire = serde_json::from_str(raw.get())
-        .map_err(|err| format!("Invalid task settings: {err}"))?;
+    let wire: SettingsWire =
+        serde_json::from_str(raw.get()).map_err(|err| format!("Invalid task settings: {err}"))?;
     let code = wire.code.ok_or_else(|| missing("task settings", "code"))?;
     let node_mode = match wire.node_mode.as_deref() {
         None => return Err(missing("task settings", "nodeMode")),
@@ -166,7 +165,9 @@ fn parse_settings(raw: &RawValue) -> Result<TaskSettings, String> {
         Some("runOnceForEachItem") => NodeMode::PerItem,
         Some(other) => return Err(format!("Unknown nodeMode: {other}")),
     };
-    let items = wire.items.ok_or_else(|| missing("task settings", "items"))?;
+    let items = wire
+        .items
+        .ok_or_else(|| missing("task settings", "items"))?;
     let unknown = || "Unknown".to_owned();
     Ok(TaskSettings {
         code,
@@ -213,10 +214,7 @@ pub struct TaskErrorBody {
 #[serde(tag = "type")]
 pub enum RunnerMessage<'a> {
     #[serde(rename = "runner:info")]
-    Info {
-        name: &'a str,
-        types: [&'a str; 1],
-    },
+    Info { name: &'a str, types: [&'a str; 1] },
     #[serde(rename = "runner:taskoffer", rename_all = "camelCase")]
     TaskOffer {
         offer_id: &'a str,
@@ -289,21 +287,27 @@ mod tests {
     #[test]
     fn null_items_are_passed_through_but_missing_items_are_an_error() {
         let null = r#"{"type":"broker:tasksettings","taskId":"t","settings":{"code":"","nodeMode":"runOnceForAllItems","items":null}}"#;
-        let BrokerMessage::TaskSettings { settings, .. } = BrokerMessage::parse(null).unwrap() else {
+        let BrokerMessage::TaskSettings { settings, .. } = BrokerMessage::parse(null).unwrap()
+        else {
             panic!()
         };
         assert_eq!(settings.unwrap().items.get(), "null");
         let absent = r#"{"type":"broker:tasksettings","taskId":"t","settings":{"code":"","nodeMode":"runOnceForAllItems"}}"#;
-        let BrokerMessage::TaskSettings { settings, .. } = BrokerMessage::parse(absent).unwrap() else {
+        let BrokerMessage::TaskSettings { settings, .. } = BrokerMessage::parse(absent).unwrap()
+        else {
             panic!()
         };
-        assert_eq!(settings.unwrap_err(), "Missing field in task settings message: 'items'");
+        assert_eq!(
+            settings.unwrap_err(),
+            "Missing field in task settings message: 'items'"
+        );
     }
 
     #[test]
     fn unknown_node_mode_is_reported() {
         let text = r#"{"type":"broker:tasksettings","taskId":"t","settings":{"code":"","nodeMode":"x","items":[]}}"#;
-        let BrokerMessage::TaskSettings { settings, .. } = BrokerMessage::parse(text).unwrap() else {
+        let BrokerMessage::TaskSettings { settings, .. } = BrokerMessage::parse(text).unwrap()
+        else {
             panic!()
         };
         assert_eq!(settings.unwrap_err(), "Unknown nodeMode: x");
@@ -331,7 +335,10 @@ mod tests {
         let text = r#"{"type":"broker:tasksettings","taskId":"t9","settings":{"code":5}}"#;
         assert!(matches!(
             BrokerMessage::parse(text).unwrap(),
-            BrokerMessage::TaskSettings { settings: Err(_), .. }
+            BrokerMessage::TaskSettings {
+                settings: Err(_),
+                ..
+            }
         ));
         let broken = r#"{"type":"broker:tasksettings","taskId":"t9","reason":5,"settings":{}}"#;
         assert!(BrokerMessage::parse(broken).is_err());
@@ -367,7 +374,11 @@ mod tests {
             stack: None,
         };
         assert_eq!(
-            RunnerMessage::TaskError { task_id: "t", error: &error }.to_json(),
+            RunnerMessage::TaskError {
+                task_id: "t",
+                error: &error
+            }
+            .to_json(),
             r#"{"type":"runner:taskerror","taskId":"t","error":{"message":"Task was cancelled"}}"#
         );
     }

@@ -131,9 +131,16 @@ pub fn run(config: Config) -> i32 {
             1
         }
         Ok(Stop::Signal(signal)) => {
-            let name = if signal == SIGINT { "SIGINT" } else { "SIGTERM" };
+            let name = if signal == SIGINT {
+                "SIGINT"
+            } else {
+                "SIGTERM"
+            };
             info!("Received {name} signal, starting shutdown...");
-            shut_down(&state, Duration::from_secs(config.graceful_shutdown_timeout_secs));
+            shut_down(
+                &state,
+                Duration::from_secs(config.graceful_shutdown_timeout_secs),
+            );
             0
         }
         Err(_) => 1,
@@ -148,7 +155,10 @@ fn shut_down(state: &RunnerState, grace: Duration) {
         std::thread::sleep(Duration::from_millis(20));
     }
     if state.task_count() > 0 {
-        info!("Shutdown grace period over; stopping {} task(s)", state.task_count());
+        info!(
+            "Shutdown grace period over; stopping {} task(s)",
+            state.task_count()
+        );
         state.cancel_all_running();
         // Stopped tasks answer within the termination grace; give their replies time to leave.
         let hard_deadline = Instant::now() + Duration::from_secs(2);

@@ -104,7 +104,11 @@ pub fn settle<'a>(outcome: &'a ChildOutcome, timeout_secs: u64, max_payload: u64
         ChildOutcome::Exited(code) => runtime(format!("Task subprocess exited with code {code}")),
         ChildOutcome::TimedOut => runtime(format!(
             "Task execution timed out after {timeout_secs} {}",
-            if timeout_secs == 1 { "second" } else { "seconds" }
+            if timeout_secs == 1 {
+                "second"
+            } else {
+                "seconds"
+            }
         )),
         ChildOutcome::ResultTooLarge(size) => runtime(format!(
             "Task result of {size} bytes exceeds the maximum payload of {max_payload} bytes \
@@ -196,14 +200,20 @@ mod tests {
             message(ChildOutcome::Exited(-9)),
             "Process was forcefully killed (SIGKILL)"
         );
-        assert_eq!(message(ChildOutcome::Exited(7)), "Task subprocess exited with code 7");
+        assert_eq!(
+            message(ChildOutcome::Exited(7)),
+            "Task subprocess exited with code 7"
+        );
         assert_eq!(message(ChildOutcome::NoResult), READ_FAILED);
         assert_eq!(
             message(ChildOutcome::TimedOut),
             "Task execution timed out after 60 seconds"
         );
         assert_eq!(
-            settle(&ChildOutcome::TimedOut, 1, 1).result.unwrap_err().message(),
+            settle(&ChildOutcome::TimedOut, 1, 1)
+                .result
+                .unwrap_err()
+                .message(),
             "Task execution timed out after 1 second"
         );
     }

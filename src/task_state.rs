@@ -195,7 +195,10 @@ impl RunnerState {
     /// true if there was such a task.
     pub fn drop_waiting(&self, task_id: &str) -> bool {
         let mut tables = self.tables.lock();
-        if matches!(tables.tasks.get(task_id), Some(TaskPhase::WaitingForSettings)) {
+        if matches!(
+            tables.tasks.get(task_id),
+            Some(TaskPhase::WaitingForSettings)
+        ) {
             tables.tasks.remove(task_id);
             return true;
         }
@@ -243,7 +246,10 @@ mod tests {
             .all(|o| (5000..=5500).contains(&o.valid_for_ms)));
         assert!(state.new_offers(now).is_empty());
         state.accept("t1", &offers[0].offer_id, now).unwrap();
-        assert!(state.new_offers(now).is_empty(), "the task holds the offer's slot");
+        assert!(
+            state.new_offers(now).is_empty(),
+            "the task holds the offer's slot"
+        );
         state.finish("t1");
         assert_eq!(state.new_offers(now).len(), 1);
     }
@@ -285,7 +291,9 @@ mod tests {
         state.stop_offering();
         assert!(state.new_offers(Instant::now()).is_empty());
         // Offers already out stay acceptable after a drain.
-        state.accept("t", &offers[0].offer_id, Instant::now()).unwrap();
+        state
+            .accept("t", &offers[0].offer_id, Instant::now())
+            .unwrap();
     }
 
     #[test]
@@ -296,7 +304,10 @@ mod tests {
         state.accept("wait", &offers[0].offer_id, now).unwrap();
         state.accept("run", &offers[1].offer_id, now).unwrap();
         let signal = Arc::new(CancelSignal::new().unwrap());
-        assert!(matches!(state.start("run", signal.clone()), Start::Started(_)));
+        assert!(matches!(
+            state.start("run", signal.clone()),
+            Start::Started(_)
+        ));
         assert!(matches!(
             state.start("run", Arc::new(CancelSignal::new().unwrap())),
             Start::AlreadyRunning

@@ -79,11 +79,7 @@ fn run_job(ctx: &WorkerContext, job: Job) {
             ChildOutcome::ForkFailed(err.raw_os_error().unwrap_or(0))
         }
     };
-    let settled = settle(
-        &outcome,
-        ctx.task_timeout.as_secs(),
-        ctx.max_payload,
-    );
+    let settled = settle(&outcome, ctx.task_timeout.as_secs(), ctx.max_payload);
 
     // Prints go out first, on failure too (n8n's runner drops them when a task fails).
     for params in &settled.prints {
@@ -151,7 +147,11 @@ fn run_child(
     };
     let (head, tail) = input_envelope(settings);
     let input = TaskInput {
-        parts: [head.as_bytes(), settings.items.get().as_bytes(), tail.as_bytes()],
+        parts: [
+            head.as_bytes(),
+            settings.items.get().as_bytes(),
+            tail.as_bytes(),
+        ],
     };
     let limits = Limits {
         timeout: ctx.task_timeout,
@@ -160,7 +160,9 @@ fn run_child(
     match child_process::run(&forkserver, input, &limits, cancel)? {
         // The forkserver died before it took the request (nothing ran yet): use its successor.
         ChildOutcome::ForkserverUnreachable => {
-            let Some(successor) = ctx.forkserver.replacement_for(&forkserver, ctx.task_timeout)
+            let Some(successor) = ctx
+                .forkserver
+                .replacement_for(&forkserver, ctx.task_timeout)
             else {
                 return Ok(ChildOutcome::ForkserverLost);
             };

@@ -13,7 +13,10 @@ fn connects_with_runner_id_and_bearer_grant_token() {
     let broker = TestBroker::start();
     let _runner = Runner::start(&broker, &[]);
     let side = broker.accept();
-    let id = side.path.strip_prefix("/runners/_ws?id=").expect(&side.path);
+    let id = side
+        .path
+        .strip_prefix("/runners/_ws?id=")
+        .expect(&side.path);
     assert_eq!(id.len(), 22);
     assert!(id.bytes().all(|b| b.is_ascii_alphanumeric()));
     assert_eq!(side.authorization, format!("Bearer {TOKEN}"));
@@ -25,7 +28,10 @@ fn answers_info_request_as_the_python_runner() {
     let runner = Runner::start(&broker, &[]);
     let mut side = broker.accept();
     let info = side.handshake();
-    assert_eq!(info, json!({"type": "runner:info", "name": "Python Task Runner", "types": ["python"]}));
+    assert_eq!(
+        info,
+        json!({"type": "runner:info", "name": "Python Task Runner", "types": ["python"]})
+    );
     runner.wait_for_log("Connected to broker");
     runner.wait_for_log("Registered with broker");
 }
@@ -69,7 +75,9 @@ fn rejects_an_offer_accepted_twice() {
     let (_broker, _runner, mut side) = registered_runner(&[]);
     let offer = side.take_offer();
     for (task, expected) in [("t1", "runner:taskaccepted"), ("t2", "runner:taskrejected")] {
-        side.send(json!({"type": "broker:taskofferaccept", "taskId": task, "offerId": offer["offerId"]}));
+        side.send(
+            json!({"type": "broker:taskofferaccept", "taskId": task, "offerId": offer["offerId"]}),
+        );
         assert_eq!(side.recv()["type"], expected);
     }
 }
@@ -82,7 +90,11 @@ fn offers_a_freed_slot_again_at_once() {
     // The replacement offer follows the reply within far less than the 250 ms tick.
     let start = Instant::now();
     side.take_offer();
-    assert!(start.elapsed() < Duration::from_millis(200), "{:?}", start.elapsed());
+    assert!(
+        start.elapsed() < Duration::from_millis(200),
+        "{:?}",
+        start.elapsed()
+    );
 }
 
 #[test]
@@ -91,7 +103,10 @@ fn cancel_while_waiting_for_settings_frees_the_slot_without_a_reply() {
     side.accept_task("t1");
     side.send(json!({"type": "broker:taskcancel", "taskId": "t1", "reason": "gone"}));
     let next = side.try_recv(WAIT).expect("a new offer");
-    assert_eq!(next["type"], "runner:taskoffer", "no reply to the cancel itself: {next}");
+    assert_eq!(
+        next["type"], "runner:taskoffer",
+        "no reply to the cancel itself: {next}"
+    );
     runner.wait_for_log("Cancelled task t1 (waiting for settings)");
 }
 
@@ -114,7 +129,11 @@ fn cancel_of_an_unknown_task_is_ignored() {
     let (_broker, runner, mut side) = registered_runner(&[]);
     side.send(json!({"type": "broker:taskcancel", "taskId": "ghost", "reason": "x"}));
     runner.wait_for_log("Received cancel for unknown task: ghost. Discarding message.");
-    assert_eq!(side.run_task("t", all_items("return 1", json!([]))).result(), &json!(1));
+    assert_eq!(
+        side.run_task("t", all_items("return 1", json!([])))
+            .result(),
+        &json!(1)
+    );
 }
 
 #[test]
@@ -126,9 +145,13 @@ fn malformed_messages_are_dropped_and_the_next_task_still_works() {
     side.send(json!({"no": "type"}));
     side.send(json!({"type": "broker:taskofferaccept", "taskId": "x"}));
     side.send(json!({"type": "broker:taskcancel", "taskId": "x"}));
-    side.send(json!({"type": "broker:rpcresponse", "callId": "c", "taskId": "t", "status": "success"}));
-    side.send(json!({"type": "broker:tasksettings", "taskId": "never-accepted",
-                     "settings": all_items("return 1", json!([]))}));
+    side.send(
+        json!({"type": "broker:rpcresponse", "callId": "c", "taskId": "t", "status": "success"}),
+    );
+    side.send(
+        json!({"type": "broker:tasksettings", "taskId": "never-accepted",
+                     "settings": all_items("return 1", json!([]))}),
+    );
     runner.wait_for_log("Error handling message: Unknown message type: broker:nodetypes");
     runner.wait_for_log("Missing field in task cancel message: 'reason'");
     runner.wait_for_log("Failed to find task never-accepted. This is likely an internal error.");
@@ -140,7 +163,10 @@ fn malformed_messages_are_dropped_and_the_next_task_still_works() {
 fn malformed_settings_of_an_accepted_task_are_answered_and_free_the_slot() {
     let (_broker, _runner, mut side) = registered_runner(&[("N8N_RUNNERS_MAX_CONCURRENCY", "1")]);
     side.accept_task("bad");
-    side.send_settings("bad", json!({"code": "return 1", "nodeMode": "sideways", "items": []}));
+    side.send_settings(
+        "bad",
+        json!({"code": "return 1", "nodeMode": "sideways", "items": []}),
+    );
     let outcome = side.collect("bad");
     assert_eq!(outcome.error()["message"], "Unknown nodeMode: sideways");
     // The slot is free again: the single slot can take the next task.
@@ -153,7 +179,10 @@ fn duplicate_settings_are_discarded() {
     let (_broker, runner, mut side) = registered_runner(&[("N8N_RUNNERS_STDLIB_ALLOW", "time")]);
     side.accept_task("t");
     // Still running when the duplicate arrives.
-    side.send_settings("t", all_items("import time\ntime.sleep(0.5)\nreturn 1", json!([])));
+    side.send_settings(
+        "t",
+        all_items("import time\ntime.sleep(0.5)\nreturn 1", json!([])),
+    );
     side.send_settings("t", all_items("return 2", json!([])));
     assert_eq!(side.collect("t").result(), &json!(1));
     runner.wait_for_log("Received settings for task but it is already TaskStatus.RUNNING");
@@ -181,7 +210,11 @@ fn tasks_run_in_parallel_up_to_max_concurrency() {
         done += 1;
     }
     // Four one-second tasks one after another would take four seconds.
-    assert!(start.elapsed() < Duration::from_millis(2500), "{:?}", start.elapsed());
+    assert!(
+        start.elapsed() < Duration::from_millis(2500),
+        "{:?}",
+        start.elapsed()
+    );
 }
 
 #[test]
@@ -219,7 +252,11 @@ fn other_connection_failures_are_retried() {
     // The retry comes 5 s later and succeeds.
     let mut side = broker.accept();
     side.handshake();
-    assert_eq!(side.run_task("t", all_items("return 3", json!([]))).result(), &json!(3));
+    assert_eq!(
+        side.run_task("t", all_items("return 3", json!([])))
+            .result(),
+        &json!(3)
+    );
 }
 
 #[test]
@@ -237,7 +274,10 @@ fn a_killed_forkserver_fails_only_the_task_in_flight() {
     .unwrap();
     let outcome = side.collect("inflight");
     assert!(
-        outcome.error()["message"].as_str().unwrap().contains("forkserver"),
+        outcome.error()["message"]
+            .as_str()
+            .unwrap()
+            .contains("forkserver"),
         "{:#}",
         outcome.last
     );

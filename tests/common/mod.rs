@@ -17,6 +17,7 @@ use nix::sys::signal::{kill, Signal};
 use nix::unistd::Pid;
 use serde_json::{json, Value};
 use tungstenite::handshake::server::{Request, Response};
+use tungstenite::protocol::WebSocketConfig;
 use tungstenite::{Message, WebSocket};
 
 pub const TOKEN: &str = "test-grant-token";
@@ -44,6 +45,7 @@ impl TestBroker {
         let stream = self.accept_tcp();
         let seen = Arc::new(Mutex::new((String::new(), String::new())));
         let seen_in_callback = seen.clone();
+        #[allow(clippy::result_large_err)] // the signature is tungstenite's
         let callback = move |request: &Request, response: Response| {
             let auth = request
                 .headers()
@@ -54,7 +56,12 @@ impl TestBroker {
             *seen_in_callback.lock().unwrap() = (request.uri().to_string(), auth);
             Ok(response)
         };
-        let ws = tungstenite::accept_hdr(stream, callback).expect("websocket upgrade");
+        // n8n's broker accepts frames up to N8N_RUNNERS_MAX_PAYLOAD (1 GiB by default).
+        let config = WebSocketConfig::default()
+            .max_message_size(None)
+            .max_frame_size(None);
+        let ws = tungstenite::accept_hdr_with_config(stream, callback, Some(config))
+            .expect("websocket upgrade");
         let (path, authorization) = seen.lock().unwrap().clone();
         BrokerSide {
             ws,
@@ -75,7 +82,10 @@ impl TestBroker {
             }
             line.clear();
         }
-        let _ = write!(stream, "HTTP/1.1 {status_line}\r\nContent-Length: 0\r\nConnection: close\r\n\r\n");
+        let _ = write!(
+            stream,
+            "HTTP/1.1 {status_line}\r\nContent-Length: 0\r\nConnection: close\r\n\r\n"
+        );
     }
 
     fn accept_tcp(&self) -> TcpStream {
@@ -150,7 +160,9 @@ impl BrokerSide {
     }
 
     pub fn send_binary(&mut self, bytes: Vec<u8>) {
-        self.ws.send(Message::binary(bytes)).expect("send to runner");
+        self.ws
+            .send(Message::binary(bytes))
+            .expect("send to runner");
     }
 
     /// The next message of any type, or None after `wait`.
@@ -208,15 +220,12 @@ impl BrokerSide {
         if let Some(offer) = self.offers.pop_front() {
             return offer;
         }
-        let deadline = Instant::now() + WAIT;
-        loop {
-            let left = deadline.saturating_duration_since(Instant::now());
-            let message = self.try_recv(left).expect("no offer arrived");
-            if message["type"] == "runner:taskoffer" {
-                return message;
-            }
-            panic!("expected an offer, got {message}");
-        }
+        let message = self.try_recv(WAIT).expect("no offer arrived");
+        assert_eq!(
+            message["type"], "runner:taskoffer",
+            "expected an offer, got {message}"
+        );
+        message
     }
 
     /// Accepts an offer for `task_id` and checks it was accepted.
@@ -241,7 +250,10 @@ impl BrokerSide {
         let mut rpcs = Vec::new();
         loop {
             let message = self.recv();
-            assert_eq!(message["taskId"], task_id, "message for another task: {message}");
+            assert_eq!(
+                message["taskId"], task_id,
+                "message for another task: {message}"
+            );
             match message["type"].as_str().unwrap() {
                 "runner:rpc" => rpcs.push(message),
                 "runner:taskdone" | "runner:taskerror" => {
@@ -379,7 +391,10 @@ pub fn children_of(pid: u32) -> Vec<u32> {
     if let Ok(tasks) = std::fs::read_dir(format!("/proc/{pid}/task")) {
         for task in tasks.flatten() {
             if let Ok(list) = std::fs::read_to_string(task.path().join("children")) {
-                children.extend(list.split_whitespace().filter_map(|p| p.parse::<u32>().ok()));
+                children.extend(
+                    list.split_whitespace()
+                        .filter_map(|p| p.parse::<u32>().ok()),
+                );
             }
         }
     }
