@@ -9,7 +9,7 @@ lives in child.py.
 Started as `python -I -B -c <this text>` with fd 3 = one end of an AF_UNIX SOCK_SEQPACKET
 socketpair (the control socket):
   1. Rust -> us: one JSON config message (child_source, preload, block_env, builtins_deny, ...).
-  2. us -> Rust: one JSON ready message (ready, pid, python, stdlib_module_names).
+  2. us -> Rust: one JSON ready message (ready, pid, python, executable, stdlib_module_names).
   3. Rust -> us: fork requests, each the byte b"F" plus fds task_r, result_w, status_w.
 Status records on status_w are 5 bytes: an ASCII tag and a big-endian signed 32-bit value:
 P<pid> after the fork, X<exit code> when reaped (negative = killed by that signal), or
@@ -148,6 +148,7 @@ def send_ready(sock):
         "ready": True,
         "pid": os.getpid(),
         "python": platform.python_version(),
+        "executable": sys.executable,
         "stdlib_module_names": sorted(sys.stdlib_module_names),
     }
     sock.send(json.dumps(ready).encode("utf-8"))

@@ -50,6 +50,8 @@ pub struct ReadyInfo {
     pub pid: u32,
     pub python: String,
     #[serde(default)]
+    pub executable: String,
+    #[serde(default)]
     pub stdlib_module_names: Vec<String>,
 }
 
@@ -97,8 +99,8 @@ impl Forkserver {
     pub fn start(settings: Settings) -> Result<Arc<Forkserver>, String> {
         let (child, connection) = spawn(&settings)?;
         info!(
-            "Python forkserver ready (pid {}, Python {})",
-            connection.info.pid, connection.info.python
+            "Python forkserver ready (pid {}, Python {} at {})",
+            connection.info.pid, connection.info.python, connection.info.executable
         );
         let forkserver = Arc::new(Forkserver {
             current: Mutex::new(Some(Arc::new(connection))),
