@@ -199,15 +199,25 @@ fn spawn(settings: &Settings) -> Result<(Child, Connection), String> {
         .stdout(Stdio::null())
         .stderr(Stdio::inherit());
     let their_fd = theirs.as_raw_fd();
-    // SAFETY: the closure runs in the forked child before exec and only calls dup2/fcntl, which
-    // are async-signal-safe; it touches no memory shared with other threads.
+    // SAFETY: the closure runs in the forked child before exec and only makes raw dup2, fcntl,
+    // close_range and close calls, which are async-signal-safe; it allocates nothing and touches
+    // no memory shared with other threads.
     unsafe {
         command.pre_exec(move || {
+            use nix::libc;
             if their_fd == CONTROL_FD {
-                let flags = nix::libc::fcntl(their_fd, nix::libc::F_GETFD);
-                nix::libc::fcntl(their_fd, nix::libc::F_SETFD, flags & !nix::libc::FD_CLOEXEC);
-            } else if nix::libc::dup2(their_fd, CONTROL_FD) < 0 {
+                let flags = libc::fcntl(their_fd, libc::F_GETFD);
+                libc::fcntl(their_fd, libc::F_SETFD, flags & !libc::FD_CLOEXEC);
+            } else if libc::dup2(their_fd, CONTROL_FD) < 0 {
                 return Err(std::io::Error::last_os_error());
+            }
+            // Whatever else the runner inherited without CLOEXEC (from a launcher, a shell, a
+            // test harness) must not reach the forkserver and every task child.
+            let first = (CONTROL_FD + 1) as libc::c_uint;
+            if libc::syscall(libc::SYS_close_range, first, libc::c_uint::MAX, 0) != 0 {
+                for fd in first as i32..4096 {
+                    libc::close(fd);
+                }
             }
             Ok(())
         });

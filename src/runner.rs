@@ -36,8 +36,12 @@ enum Stop {
 
 /// How the forkserver is started for this configuration.
 pub fn forkserver_settings(config: &Config) -> forkserver::Settings {
+    // With env access blocked each child clears its environment; the forkserver keeps only what
+    // finding and starting the interpreter needs (pyenv shims, for one, need PATH and HOME).
     let env = if config.block_env {
-        Vec::new()
+        std::env::vars()
+            .filter(|(name, _)| matches!(name.as_str(), "PATH" | "HOME" | "LANG" | "TZ"))
+            .collect()
     } else {
         std::env::vars()
             .filter(|(name, _)| !SECRET_VARS.contains(&name.as_str()))

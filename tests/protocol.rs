@@ -264,9 +264,11 @@ fn a_killed_forkserver_fails_only_the_task_in_flight() {
     let (_broker, runner, mut side) = registered_runner(&[]);
     side.accept_task("inflight");
     side.send_settings("inflight", all_items("while True:\n    pass", json!([])));
-    std::thread::sleep(Duration::from_millis(300));
     let forkserver = children_of(runner.pid());
     assert_eq!(forkserver.len(), 1, "one forkserver: {forkserver:?}");
+    wait_until("the task's child is running", || {
+        !children_of(forkserver[0]).is_empty()
+    });
     nix::sys::signal::kill(
         nix::unistd::Pid::from_raw(forkserver[0] as i32),
         nix::sys::signal::Signal::SIGKILL,
@@ -292,4 +294,85 @@ fn sigterm_stops_the_runner_with_exit_0() {
     runner.signal(nix::sys::signal::Signal::SIGTERM);
     assert_eq!(runner.wait_exit(), 0);
     runner.wait_for_log("Received SIGTERM signal, starting shutdown...");
+}
+
+#[test]
+fn many_tasks_leave_no_zombie_and_no_open_fd_behind() {
+    let (_broker, runner, mut side) = registered_runner(&[
+        ("N8N_RUNNERS_TASK_TIMEOUT", "1"),
+        ("N8N_RUNNERS_STDLIB_ALLOW", "os"),
+    ]);
+    side.run_task("warm-up", all_items("return 1", json!([])));
+    let forkserver = children_of(runner.pid())[0];
+    let fds_before = open_fds(runner.pid());
+    let codes = [
+        "return [{'ok': True}]",
+        "raise ValueError('no')",
+        "import os\nos._exit(3)",
+        "import os\nos.kill(os.getpid(), 9)",
+        "return [{'big': 'x' * 1000000}]",
+        "if (",
+        "print('hi')\nreturn []",
+    ];
+    for round in 0..4 {
+        for (n, code) in codes.iter().enumerate() {
+            side.run_task(&format!("r{round}-{n}"), all_items(code, json!([])));
+        }
+    }
+    side.run_task("timeout", all_items("while True:\n    pass", json!([])));
+    side.accept_task("cancelled");
+    side.send_settings("cancelled", all_items("while True:\n    pass", json!([])));
+    wait_until("the task's child is running", || {
+        !children_of(forkserver).is_empty()
+    });
+    side.send(json!({"type": "broker:taskcancel", "taskId": "cancelled", "reason": "x"}));
+    side.collect("cancelled");
+
+    wait_until("no task child is left (not even a zombie)", || {
+        children_of(forkserver).is_empty()
+    });
+    wait_until("the runner holds no more fds than before", || {
+        open_fds(runner.pid()) <= fds_before
+    });
+    assert_eq!(
+        children_of(runner.pid()),
+        vec![forkserver],
+        "still the same forkserver"
+    );
+}
+
+fn open_fds(pid: u32) -> usize {
+    std::fs::read_dir(format!("/proc/{pid}/fd"))
+        .unwrap()
+        .count()
+}
+
+fn wait_until(what: &str, mut condition: impl FnMut() -> bool) {
+    let deadline = Instant::now() + WAIT;
+    while !condition() {
+        assert!(Instant::now() < deadline, "timed out waiting until {what}");
+        std::thread::sleep(Duration::from_millis(5));
+    }
+}
+
+#[test]
+fn the_forkserver_shares_no_socket_or_pipe_with_the_runner() {
+    let (_broker, runner, _side) = registered_runner(&[]);
+    let forkserver = children_of(runner.pid())[0];
+    let targets = |pid: u32| -> Vec<String> {
+        std::fs::read_dir(format!("/proc/{pid}/fd"))
+            .unwrap()
+            .flatten()
+            .filter(|entry| entry.file_name().to_string_lossy().parse::<u32>().unwrap() > 2)
+            .filter_map(|entry| std::fs::read_link(entry.path()).ok())
+            .map(|target| target.display().to_string())
+            .filter(|target| target.starts_with("socket:") || target.starts_with("pipe:"))
+            .collect()
+    };
+    let ours = targets(runner.pid());
+    let shared: Vec<_> = targets(forkserver)
+        .into_iter()
+        .filter(|t| ours.contains(t))
+        .collect();
+    assert!(shared.is_empty(), "shared with the runner: {shared:?}");
 }
