@@ -54,5 +54,8 @@ fn main() {
     };
     logging::init(config.log_level);
     log::info!("Starting runner...");
+    if std::env::var("N8N_SENTRY_DSN").is_ok_and(|dsn| !dsn.trim().is_empty()) {
+        log::warn!("N8N_SENTRY_DSN is set, but this runner does not report to Sentry; ignoring it");
+    }
     std::process::exit(runner::run(config));
 }

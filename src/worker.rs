@@ -141,6 +141,10 @@ fn run_child(
     settings: &TaskSettings,
     cancel: &CancelSignal,
 ) -> std::io::Result<ChildOutcome> {
+    // Cancelled while queued: no process needed.
+    if cancel.is_fired() {
+        return Ok(ChildOutcome::Cancelled);
+    }
     // Validation of the code (the security gate) belongs here, before any process is used.
     let Some(forkserver) = ctx.forkserver.connection(ctx.task_timeout) else {
         return Ok(ChildOutcome::ForkserverLost);

@@ -256,6 +256,16 @@ fn a_child_that_exits_reports_its_exit_code() {
 }
 
 #[test]
+fn a_child_that_exits_0_without_a_result_reports_the_read_failure() {
+    let (_b, _r, mut side) = registered_runner(&[("N8N_RUNNERS_STDLIB_ALLOW", "os")]);
+    let outcome = side.run_task("t", all_items("import os\nos._exit(0)", json!([])));
+    assert_eq!(
+        outcome.error(),
+        &json!({"message": "Failed to read result from child process", "description": ""})
+    );
+}
+
+#[test]
 fn a_child_killed_by_sigkill_reports_it() {
     let (_b, _r, mut side) = registered_runner(&[("N8N_RUNNERS_STDLIB_ALLOW", "os")]);
     let outcome = side.run_task(
