@@ -94,6 +94,9 @@ pub struct Config {
     pub builtins_deny: Vec<String>,
     /// `N8N_BLOCK_RUNNER_ENV_ACCESS`: clear the environment user code sees.
     pub block_env: bool,
+    /// `N8N_RUNNERS_ALLOW_TRANSITIVE_IMPORTS`: imports made by allowlisted packages' own code
+    /// skip the allowlist (the user's own imports never do).
+    pub allow_transitive_imports: bool,
     /// `N8N_RUNNERS_HEALTH_CHECK_SERVER_ENABLED`.
     pub health_enabled: bool,
     /// `N8N_RUNNERS_HEALTH_CHECK_SERVER_HOST`.
@@ -254,6 +257,8 @@ impl Config {
             .filter(|name| !name.is_empty())
             .collect();
         let block_env = read_bool(src, "N8N_BLOCK_RUNNER_ENV_ACCESS", true)?;
+        let allow_transitive_imports =
+            read_bool(src, "N8N_RUNNERS_ALLOW_TRANSITIVE_IMPORTS", false)?;
 
         let health_enabled = read_bool(src, "N8N_RUNNERS_HEALTH_CHECK_SERVER_ENABLED", false)?;
         let health_host = read_string(src, "N8N_RUNNERS_HEALTH_CHECK_SERVER_HOST", "127.0.0.1")?;
@@ -289,6 +294,7 @@ impl Config {
             external_allow,
             builtins_deny,
             block_env,
+            allow_transitive_imports,
             health_enabled,
             health_host,
             health_port: health_port as u16,
@@ -361,6 +367,7 @@ mod tests {
         assert_eq!(config.stdlib_allow, Allowlist::Only(BTreeSet::new()));
         assert_eq!(config.builtins_deny.len(), 22);
         assert!(config.block_env);
+        assert!(!config.allow_transitive_imports);
         assert!(!config.health_enabled);
         assert_eq!(config.health_port, 5681);
         assert_eq!(config.log_level, log::LevelFilter::Info);

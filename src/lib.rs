@@ -18,9 +18,15 @@ pub mod task_state;
 
 pub mod worker;
 
+pub mod analyzer;
+pub mod format_template;
+pub mod security_rules;
+pub mod validation;
+
 pub mod child_process;
 pub mod forkserver;
 
 pub mod task_result;
 
 pub mod runner;
+pub mod secrets;

@@ -1,7 +1,7 @@
 //! The `n8n-python-runner` binary: reads the environment, then runs the runner.
 
 use n8n_python_runner::config::{Config, ProcessEnv};
-use n8n_python_runner::{logging, runner};
+use n8n_python_runner::{logging, runner, secrets};
 
 const HELP: &str = "\
 n8n-python-runner: runs n8n's Python Code nodes; a drop-in replacement for n8n's Python task runner.
@@ -53,6 +53,7 @@ fn main() {
         }
     };
     logging::init(config.log_level);
+    secrets::hide_from_children();
     log::info!("Starting runner...");
     if std::env::var("N8N_SENTRY_DSN").is_ok_and(|dsn| !dsn.trim().is_empty()) {
         log::warn!("N8N_SENTRY_DSN is set, but this runner does not report to Sentry; ignoring it");

@@ -14,17 +14,12 @@ use signal_hook::iterator::Signals;
 use crate::broker_connection::{BrokerConnection, Fatal};
 use crate::config::Config;
 use crate::forkserver::{self, Forkserver};
+use crate::secrets::SECRET_VARS;
+use crate::security_rules::{self, ImportPolicy};
 use crate::task_state::RunnerState;
+use crate::validation::Validator;
 use crate::worker::{self, WorkerContext};
 use crate::{ids, offers, outbox};
-
-/// Variables that must never reach user code, whatever `N8N_BLOCK_RUNNER_ENV_ACCESS` says.
-const SECRET_VARS: &[&str] = &[
-    "N8N_RUNNERS_GRANT_TOKEN",
-    "N8N_RUNNERS_GRANT_TOKEN_FILE",
-    "N8N_RUNNERS_AUTH_TOKEN",
-    "N8N_RUNNERS_AUTH_TOKEN_FILE",
-];
 
 /// Modules every task uses; imported once in the forkserver instead of once per task.
 const PRELOAD: &[&str] = &["json"];
@@ -57,6 +52,9 @@ pub fn forkserver_settings(config: &Config) -> forkserver::Settings {
         "builtins_deny": config.builtins_deny,
         "stdlib_allow": config.stdlib_allow.to_list(),
         "external_allow": config.external_allow.to_list(),
+        "allow_transitive_imports": config.allow_transitive_imports,
+        "blocked_names": security_rules::BLOCKED_NAMES.to_vec(),
+        "blocked_attributes": security_rules::BLOCKED_ATTRIBUTES.to_vec(),
     });
     let serde_json::Value::Object(config_map) = json else {
         unreachable!("json! of an object literal is an object")
@@ -78,6 +76,18 @@ pub fn run(config: Config) -> i32 {
             return 1;
         }
     };
+    let validator = {
+        let info = &forkserver
+            .connection(Duration::ZERO)
+            .expect("a started forkserver is published")
+            .info;
+        let policy = ImportPolicy::new(
+            info.stdlib_module_names.iter().cloned(),
+            config.stdlib_allow.clone(),
+            config.external_allow.clone(),
+        );
+        Arc::new(Validator::new(policy, &info.python))
+    };
     let state = Arc::new(RunnerState::new(config.max_concurrency));
     let (outbox, outbox_rx) = outbox::outbox().expect("creating an eventfd");
     let (kick, kicks) = offers::kick_channel();
@@ -92,6 +102,7 @@ pub fn run(config: Config) -> i32 {
             outbox,
             kick: kick.clone(),
             forkserver,
+            validator,
             task_timeout: Duration::from_secs(config.task_timeout_secs),
             max_payload: config.max_payload,
         },

@@ -39,6 +39,9 @@ pub enum Failure {
     User(TaskErrorBody),
     /// The code does not parse; always an error, with only a `message`.
     Syntax(String),
+    /// The static analysis found violations (the description lists them, one per line); always
+    /// an error: it happens before anything runs.
+    Security(String),
     /// The broker cancelled the task; always an error, with only a `message`.
     Cancelled,
     /// The runtime around the code failed (timeout, kill, crash, unreadable result).
@@ -57,6 +60,11 @@ impl Failure {
             Failure::User(body) => body.clone(),
             Failure::Syntax(message) => message_only(message),
             Failure::Cancelled => message_only(CANCELLED),
+            Failure::Security(description) => TaskErrorBody {
+                message: SECURITY_VIOLATIONS.to_owned(),
+                description: Some(description.clone()),
+                stack: None,
+            },
             Failure::Runtime(message) => TaskErrorBody {
                 message: message.clone(),
                 description: Some(String::new()),
@@ -75,11 +83,13 @@ impl Failure {
             Failure::User(body) => &body.message,
             Failure::Syntax(message) | Failure::Runtime(message) => message,
             Failure::Cancelled => CANCELLED,
+            Failure::Security(_) => SECURITY_VIOLATIONS,
         }
     }
 }
 
 pub const CANCELLED: &str = "Task was cancelled";
+pub const SECURITY_VIOLATIONS: &str = "Security violations detected";
 pub const READ_FAILED: &str = "Failed to read result from child process";
 
 /// What a finished child run amounts to. Borrowing from the frame keeps a large result in the

@@ -14,14 +14,16 @@ use crossbeam_channel::Receiver;
 use log::{error, info};
 use serde_json::value::RawValue;
 
+use crate::analyzer::ParseFailure;
 use crate::child_process::{self, ChildOutcome, Limits, TaskInput};
 use crate::forkserver::Forkserver;
 use crate::ids;
 use crate::messages::{RunnerMessage, TaskDoneData, TaskSettings};
 use crate::offers::Kick;
 use crate::outbox::Outbox;
-use crate::task_result::{settle, Failure};
+use crate::task_result::{settle, Failure, Settled};
 use crate::task_state::{CancelSignal, RunnerState};
+use crate::validation::{Validator, Verdict};
 
 /// A task whose settings have arrived.
 pub struct Job {
@@ -37,6 +39,7 @@ pub struct WorkerContext {
     pub outbox: Outbox,
     pub kick: Kick,
     pub forkserver: Arc<Forkserver>,
+    pub validator: Arc<Validator>,
     pub task_timeout: Duration,
     pub max_payload: u64,
 }
@@ -72,14 +75,36 @@ fn run_job(ctx: &WorkerContext, job: Job) {
         cancel,
     } = job;
 
-    let outcome = match run_child(ctx, &settings, &cancel) {
+    let run = |purpose| match run_child(ctx, &settings, &cancel, purpose) {
         Ok(outcome) => outcome,
         Err(err) => {
             error!("Task {task_id} could not be run: {err}");
             ChildOutcome::ForkFailed(err.raw_os_error().unwrap_or(0))
         }
     };
-    let settled = settle(&outcome, ctx.task_timeout.as_secs(), ctx.max_payload);
+    // The security gate: nothing runs before the code has passed it.
+    let verdict = ctx.validator.validate(&settings.code);
+    let outcome = match &verdict {
+        Verdict::Clean => Some(run(Purpose::Run)),
+        Verdict::Unparsable(_) => Some(run(Purpose::SyntaxCheck)),
+        Verdict::Violations(_) => None,
+    };
+    let (timeout_secs, max_payload) = (ctx.task_timeout.as_secs(), ctx.max_payload);
+    let settled = match (verdict, &outcome) {
+        (Verdict::Clean, Some(outcome)) => settle(outcome, timeout_secs, max_payload),
+        (Verdict::Unparsable(failure), Some(outcome)) => {
+            let checked = settle(outcome, timeout_secs, max_payload).result;
+            Settled {
+                prints: Vec::new(),
+                result: Err(syntax_failure(&task_id, checked, &failure)),
+            }
+        }
+        (Verdict::Violations(violations), _) => Settled {
+            prints: Vec::new(),
+            result: Err(Failure::Security(violations.join("\n"))),
+        },
+        _ => unreachable!("a child ran for every verdict but violations"),
+    };
 
     // Prints go out first, on failure too (n8n's runner drops them when a task fails).
     for params in &settled.prints {
@@ -136,10 +161,45 @@ fn run_job(ctx: &WorkerContext, job: Job) {
     }
 }
 
+/// What a child is asked to do with the code.
+#[derive(Clone, Copy, PartialEq, Eq)]
+enum Purpose {
+    Run,
+    /// Only compile it, to report a syntax error in CPython's own words.
+    SyntaxCheck,
+}
+
+/// The analyzer could not parse the code. CPython's verdict decides: a syntax error in its own
+/// wording, or (if it accepts code our parser does not) a refusal, since unanalysed code must
+/// never run.
+fn syntax_failure(
+    task_id: &str,
+    checked: Result<&RawValue, Failure>,
+    failure: &ParseFailure,
+) -> Failure {
+    match checked {
+        Err(Failure::Syntax(message)) => Failure::Syntax(message),
+        Ok(_) => {
+            log::warn!(
+                "Task {task_id}: the analyzer could not parse code that Python accepts \
+                 (line {}: {}); refusing it",
+                failure.line,
+                failure.message
+            );
+            Failure::Security(format!(
+                "Line {}: The code could not be checked for security: {}",
+                failure.line, failure.message
+            ))
+        }
+        Err(other) => other,
+    }
+}
+
 fn run_child(
     ctx: &WorkerContext,
     settings: &TaskSettings,
     cancel: &CancelSignal,
+    purpose: Purpose,
 ) -> std::io::Result<ChildOutcome> {
     // Cancelled while queued: no process needed.
     if cancel.is_fired() {
@@ -149,7 +209,7 @@ fn run_child(
     let Some(forkserver) = ctx.forkserver.connection(ctx.task_timeout) else {
         return Ok(ChildOutcome::ForkserverLost);
     };
-    let (head, tail) = input_envelope(settings);
+    let (head, tail) = input_envelope(settings, purpose);
     let input = TaskInput {
         parts: [
             head.as_bytes(),
@@ -178,11 +238,12 @@ fn run_child(
 
 /// The task as the child reads it: a JSON object whose `items` (last) are spliced in raw
 /// between the returned head and tail.
-fn input_envelope(settings: &TaskSettings) -> (String, &'static str) {
+fn input_envelope(settings: &TaskSettings, purpose: Purpose) -> (String, &'static str) {
     let code = serde_json::to_string(&settings.code).expect("strings serialise");
     let query = settings.query.as_deref().map_or("null", RawValue::get);
+    let validate_only = purpose == Purpose::SyntaxCheck;
     let head = format!(
-        "{{\"code\":{code},\"nodeMode\":\"{}\",\"query\":{query},\"items\":",
+        "{{\"code\":{code},\"nodeMode\":\"{}\",\"validateOnly\":{validate_only},\"query\":{query},\"items\":",
         settings.node_mode.wire_name()
     );
     (head, "}")
