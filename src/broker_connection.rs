@@ -21,23 +21,29 @@ use tungstenite::handshake::HandshakeError;
 use tungstenite::protocol::WebSocketConfig;
 use tungstenite::{Message, WebSocket};
 
+use crate::broker_auth::{self, AuthError};
 use crate::config::Config;
 use crate::messages::{
     task_id_of_malformed, BrokerMessage, RunnerMessage, TaskErrorBody, RUNNER_NAME, TASK_TYPE,
 };
+use crate::metrics::Metrics;
 use crate::offers::Kick;
-use crate::outbox::OutboxReceiver;
+use crate::outbox::{OutboxReceiver, Outgoing};
 use crate::task_state::{Cancel, CancelSignal, RunnerState, Start};
 use crate::worker::Job;
 
 pub const RECONNECT_DELAY: Duration = Duration::from_secs(5);
 const CONNECT_TIMEOUT: Duration = Duration::from_secs(10);
 
-/// Why the WebSocket thread gave up for good.
+/// Why the WebSocket thread stopped.
 #[derive(Debug)]
-pub enum Fatal {
-    /// The broker refused our token (HTTP 403).
-    AuthRejected(String),
+pub enum Ended {
+    /// The broker refused the grant token (HTTP 403) and there is no auth token to get another.
+    GrantTokenRefused(String),
+    /// The broker refused `N8N_RUNNERS_AUTH_TOKEN` (HTTP 403 from its auth endpoint).
+    AuthTokenRefused,
+    /// The runner closed the connection on request (shutdown).
+    Closed,
 }
 
 /// Everything the WebSocket thread works with.
@@ -48,36 +54,90 @@ pub struct BrokerConnection {
     pub outbox_rx: OutboxReceiver,
     pub jobs: Sender<Job>,
     pub kick: Kick,
+    pub metrics: Arc<Metrics>,
 }
 
 enum ConnectError {
-    Fatal(Fatal),
+    Fatal(Ended),
     Retry(String),
 }
 
+/// How a served connection ended.
+enum Served {
+    Lost(String),
+    Closed,
+}
+
 impl BrokerConnection {
-    /// Connects and serves until a fatal error; reconnects after every lost connection.
-    pub fn run(mut self) -> Fatal {
+    /// Connects and serves until told to close or a fatal error; reconnects after every lost
+    /// connection.
+    pub fn run(mut self) -> Ended {
+        let mut grant_token = self.config.grant_token.clone();
+        let mut connections = 0u64;
         loop {
-            match self.connect() {
+            match self.connect(&mut grant_token) {
                 Ok(ws) => {
                     info!("Connected to broker");
-                    let reason = self.serve(ws);
+                    connections += 1;
+                    if connections > 1 {
+                        Metrics::inc(&self.metrics.reconnects);
+                    }
+                    self.metrics.set_connected(true);
+                    let served = self.serve(ws);
+                    self.metrics.set_connected(false);
                     self.state.set_offering(false);
-                    warn!("Lost connection to broker: {reason}; reconnecting in 5s");
+                    match served {
+                        Served::Closed => {
+                            info!("Disconnected from broker");
+                            return Ended::Closed;
+                        }
+                        Served::Lost(reason) => {
+                            warn!("Lost connection to broker: {reason}; reconnecting in 5s")
+                        }
+                    }
                 }
-                Err(ConnectError::Fatal(fatal)) => return fatal,
+                Err(ConnectError::Fatal(ended)) => return ended,
                 Err(ConnectError::Retry(err)) => {
                     warn!("Failed to connect to broker: {err} - retrying...")
                 }
             }
-            std::thread::sleep(RECONNECT_DELAY);
+            if self.outbox_rx.wait_for_close(RECONNECT_DELAY) {
+                return Ended::Closed;
+            }
         }
     }
 
-    fn connect(&self) -> Result<WebSocket<TcpStream>, ConnectError> {
+    /// The token for the next upgrade: the configured grant token once, then fresh ones from
+    /// the broker's auth endpoint (when `N8N_RUNNERS_AUTH_TOKEN` is set).
+    fn next_grant_token(&self, configured: &mut Option<String>) -> Result<String, ConnectError> {
+        if let Some(token) = configured.take() {
+            return Ok(token);
+        }
+        let Some(auth_token) = &self.config.auth_token else {
+            // Only the spent grant token is left; the broker will say 403 and we will stop.
+            return Ok(self.config.grant_token.clone().unwrap_or_default());
+        };
         let host_port = self.config.broker_host_port();
-        let url = format!("ws://{host_port}/runners/_ws?id={}", self.runner_id);
+        match broker_auth::fetch_grant_token(&host_port, &self.config.broker_path(), auth_token) {
+            Ok(token) => Ok(token),
+            Err(AuthError::Refused) => Err(ConnectError::Fatal(Ended::AuthTokenRefused)),
+            Err(AuthError::Failed(err)) => Err(ConnectError::Retry(format!(
+                "could not get a grant token: {err}"
+            ))),
+        }
+    }
+
+    fn connect(
+        &self,
+        grant_token: &mut Option<String>,
+    ) -> Result<WebSocket<TcpStream>, ConnectError> {
+        let token = self.next_grant_token(grant_token)?;
+        let host_port = self.config.broker_host_port();
+        let url = format!(
+            "ws://{host_port}{}/_ws?id={}",
+            self.config.broker_path(),
+            self.runner_id
+        );
         let retry = |err: &dyn std::fmt::Display| ConnectError::Retry(err.to_string());
 
         let addrs = host_port.to_socket_addrs().map_err(|e| retry(&e))?;
@@ -103,7 +163,7 @@ impl BrokerConnection {
             .map_err(|e| retry(&e))?;
 
         let mut request = url.as_str().into_client_request().map_err(|e| retry(&e))?;
-        let bearer = format!("Bearer {}", self.config.grant_token)
+        let bearer = format!("Bearer {token}")
             .parse()
             .map_err(|_| retry(&"the grant token contains characters not allowed in a header"))?;
         request.headers_mut().insert("Authorization", bearer);
@@ -130,7 +190,14 @@ impl BrokerConnection {
                     .map(String::from_utf8_lossy)
                     .unwrap_or_default()
                     .into_owned();
-                Err(ConnectError::Fatal(Fatal::AuthRejected(body)))
+                if self.config.auth_token.is_some() {
+                    // Spent or expired: the next attempt fetches a fresh one.
+                    Err(retry(&format!(
+                        "the broker refused the grant token (403) {body}"
+                    )))
+                } else {
+                    Err(ConnectError::Fatal(Ended::GrantTokenRefused(body)))
+                }
             }
             Err(HandshakeError::Failure(err)) => Err(retry(&err)),
             Err(HandshakeError::Interrupted(_)) => Err(retry(&"handshake timed out")),
@@ -138,10 +205,16 @@ impl BrokerConnection {
     }
 
     /// Serves one connection until it ends; returns why it ended.
-    fn serve(&mut self, mut ws: WebSocket<TcpStream>) -> String {
+    fn serve(&mut self, mut ws: WebSocket<TcpStream>) -> Served {
         // Whatever was queued for the previous connection is stale: its offers and tasks are
         // gone on the broker's side.
-        let stale = self.outbox_rx.drain().count();
+        let mut stale = 0;
+        for item in self.outbox_rx.drain() {
+            match item {
+                Outgoing::Text(_) => stale += 1,
+                Outgoing::Close => return close(ws),
+            }
+        }
         if stale > 0 {
             info!("Dropped {stale} message(s) queued for the previous connection");
         }
@@ -164,14 +237,18 @@ impl BrokerConnection {
                 ];
                 match poll(&mut fds, PollTimeout::NONE) {
                     Ok(_) | Err(nix::errno::Errno::EINTR) => {}
-                    Err(err) => return format!("poll failed: {err}"),
+                    Err(err) => return Served::Lost(format!("poll failed: {err}")),
                 }
                 (fds[0].any().unwrap_or(false), fds[1].any().unwrap_or(false))
             };
             if outbox_ready {
-                for text in self.outbox_rx.drain() {
+                for item in self.outbox_rx.drain() {
+                    let text = match item {
+                        Outgoing::Text(text) => text,
+                        Outgoing::Close => return close(ws),
+                    };
                     if let Err(err) = write(&mut ws, Message::text(text)) {
-                        return err;
+                        return Served::Lost(err);
                     }
                 }
             }
@@ -185,17 +262,17 @@ impl BrokerConnection {
                         },
                         Ok(Message::Close(frame)) => {
                             let _ = ws.flush();
-                            return match frame {
+                            return Served::Lost(match frame {
                                 Some(frame) => format!("closed by broker ({})", frame.code),
                                 None => "closed by broker".to_owned(),
-                            };
+                            });
                         }
                         // Pongs are queued by tungstenite itself and sent by the flush below.
                         Ok(_) => {}
                         Err(tungstenite::Error::Io(err)) if err.kind() == ErrorKind::WouldBlock => {
                             break
                         }
-                        Err(err) => return err.to_string(),
+                        Err(err) => return Served::Lost(err.to_string()),
                     }
                 }
             }
@@ -204,7 +281,7 @@ impl BrokerConnection {
                 Err(tungstenite::Error::Io(err)) if err.kind() == ErrorKind::WouldBlock => {
                     want_write = true
                 }
-                Err(err) => return err.to_string(),
+                Err(err) => return Served::Lost(err.to_string()),
             }
         }
     }
@@ -245,15 +322,19 @@ impl BrokerConnection {
                 match self.state.accept(&task_id, &offer_id, Instant::now()) {
                     Ok(()) => {
                         reply(ws, RunnerMessage::TaskAccepted { task_id: &task_id });
+                        Metrics::inc(&self.metrics.tasks_accepted);
                         info!("Accepted task {task_id}");
                     }
-                    Err(reason) => reply(
-                        ws,
-                        RunnerMessage::TaskRejected {
-                            task_id: &task_id,
-                            reason,
-                        },
-                    ),
+                    Err(reason) => {
+                        Metrics::inc(&self.metrics.tasks_rejected);
+                        reply(
+                            ws,
+                            RunnerMessage::TaskRejected {
+                                task_id: &task_id,
+                                reason,
+                            },
+                        )
+                    }
                 }
             }
             BrokerMessage::TaskSettings { task_id, settings } => match settings {
@@ -334,6 +415,19 @@ impl BrokerConnection {
         );
         self.kick.kick();
     }
+}
+
+/// Closes the connection from our side, flushing what is queued (bounded: the socket goes back to
+/// blocking with a short timeout, so a broker that never reads cannot hold shutdown up).
+fn close(mut ws: WebSocket<TcpStream>) -> Served {
+    let _ = ws.get_ref().set_nonblocking(false);
+    let _ = ws.get_ref().set_write_timeout(Some(Duration::from_secs(2)));
+    let _ = ws.get_ref().set_read_timeout(Some(Duration::from_secs(1)));
+    let _ = ws.close(None);
+    let _ = ws.flush();
+    // Wait briefly for the broker's close reply, as the protocol asks.
+    while ws.read().is_ok() {}
+    Served::Closed
 }
 
 /// Queues a message on the socket. `WouldBlock` is fine: tungstenite keeps the frame buffered and

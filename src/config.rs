@@ -72,10 +72,16 @@ impl Allowlist {
 /// Everything the runner needs to know, validated.
 #[derive(Debug, Clone)]
 pub struct Config {
-    /// `N8N_RUNNERS_GRANT_TOKEN`: single-use token for the WebSocket upgrade.
-    pub grant_token: String,
+    /// `N8N_RUNNERS_GRANT_TOKEN`: single-use token for the first WebSocket upgrade.
+    pub grant_token: Option<String>,
+    /// `N8N_RUNNERS_AUTH_TOKEN` (ours to read; n8n's launcher reads it): the shared secret the
+    /// runner exchanges for a fresh grant token before every connection.
+    pub auth_token: Option<String>,
     /// `N8N_RUNNERS_TASK_BROKER_URI`, e.g. `http://127.0.0.1:5679`.
     pub broker_uri: String,
+    /// `N8N_RUNNERS_PATH` (as n8n's broker names it): where the broker's endpoints live, after
+    /// any path of the broker URI itself. Default `/runners`.
+    pub runners_path: String,
     /// `N8N_RUNNERS_MAX_CONCURRENCY`: tasks run at once (= worker threads).
     pub max_concurrency: usize,
     /// `N8N_RUNNERS_MAX_PAYLOAD`: largest WebSocket message and child result, in bytes.
@@ -192,14 +198,12 @@ fn parse_log_level(raw: Option<String>) -> log::LevelFilter {
 impl Config {
     /// Reads and validates the whole configuration.
     pub fn from_source(src: &dyn Source) -> Result<Config, ConfigError> {
-        let grant_token = read_string(src, "N8N_RUNNERS_GRANT_TOKEN", "")?;
-        if grant_token.is_empty() {
-            return Err(ConfigError(
-                "Environment variable N8N_RUNNERS_GRANT_TOKEN is required".to_owned(),
-            ));
-        }
+        let non_empty = |value: String| (!value.trim().is_empty()).then_some(value);
+        let grant_token = non_empty(read_string(src, "N8N_RUNNERS_GRANT_TOKEN", "")?);
+        let auth_token = non_empty(read_string(src, "N8N_RUNNERS_AUTH_TOKEN", "")?);
         let broker_uri = read_string(src, "N8N_RUNNERS_TASK_BROKER_URI", "http://127.0.0.1:5679")?;
-        broker_host_port(&broker_uri)?;
+        parse_broker_uri(&broker_uri)?;
+        let runners_path = normalize_path(&read_string(src, "N8N_RUNNERS_PATH", "/runners")?);
 
         let max_concurrency = read_int(src, "N8N_RUNNERS_MAX_CONCURRENCY", 5)?;
         if max_concurrency < 1 {
@@ -284,7 +288,9 @@ impl Config {
 
         Ok(Config {
             grant_token,
+            auth_token,
             broker_uri,
+            runners_path,
             max_concurrency: max_concurrency as usize,
             max_payload: max_payload as u64,
             task_timeout_secs: task_timeout as u64,
@@ -303,15 +309,46 @@ impl Config {
         })
     }
 
+    /// Checks that the runner can authenticate to a broker (not needed by `exec`).
+    pub fn require_credentials(&self) -> Result<(), ConfigError> {
+        if self.grant_token.is_none() && self.auth_token.is_none() {
+            return Err(ConfigError(
+                "Environment variable N8N_RUNNERS_GRANT_TOKEN is required (or set \
+                 N8N_RUNNERS_AUTH_TOKEN to let the runner fetch its own grant tokens)"
+                    .to_owned(),
+            ));
+        }
+        Ok(())
+    }
+
     /// The `host:port` part of the broker URI.
     pub fn broker_host_port(&self) -> String {
-        broker_host_port(&self.broker_uri).expect("validated in from_source")
+        parse_broker_uri(&self.broker_uri)
+            .expect("validated in from_source")
+            .0
+    }
+
+    /// The path under which the broker's endpoints are: the URI's own path, then
+    /// `N8N_RUNNERS_PATH`, e.g. `/runners`.
+    pub fn broker_path(&self) -> String {
+        let (_, uri_path) = parse_broker_uri(&self.broker_uri).expect("validated in from_source");
+        format!("{uri_path}{}", self.runners_path)
     }
 }
 
-/// Extracts `host:port` from a URI such as `http://127.0.0.1:5679/anything`. Like n8n's runner,
-/// only the network location is used; the scheme must be http(s) or ws(s).
-fn broker_host_port(uri: &str) -> Result<String, ConfigError> {
+/// `/runners`, `runners/`, `/` -> `/runners`, `/runners`, ``.
+fn normalize_path(path: &str) -> String {
+    let trimmed = path.trim().trim_matches('/');
+    if trimmed.is_empty() {
+        String::new()
+    } else {
+        format!("/{trimmed}")
+    }
+}
+
+/// Splits a broker URI such as `http://127.0.0.1:5679/prefix` into `host:port` and a path prefix
+/// (`/prefix`, or empty). Only plain `http`/`ws` are supported: TLS needs a proxy in front.
+fn parse_broker_uri(uri: &str) -> Result<(String, String), ConfigError> {
     let bad = || {
         invalid(
             "N8N_RUNNERS_TASK_BROKER_URI",
@@ -319,10 +356,21 @@ fn broker_host_port(uri: &str) -> Result<String, ConfigError> {
         )
     };
     let (scheme, rest) = uri.split_once("://").ok_or_else(bad)?;
-    if !matches!(scheme, "http" | "https" | "ws" | "wss") {
+    if matches!(scheme, "https" | "wss") {
+        return Err(invalid(
+            "N8N_RUNNERS_TASK_BROKER_URI",
+            format!(
+                "Broker URI '{uri}' needs TLS, which this runner does not speak; connect to the \
+                 broker over http:// (same host or private network) or through a TLS proxy"
+            ),
+        ));
+    }
+    if !matches!(scheme, "http" | "ws") {
         return Err(bad());
     }
     let netloc = rest.split(['/', '?', '#']).next().unwrap_or("");
+    let path = rest[netloc.len()..].split(['?', '#']).next().unwrap_or("");
+    let path = normalize_path(path);
     // Credentials in the URI are not used for anything; drop them.
     let netloc = netloc.rsplit('@').next().unwrap_or("");
     if netloc.is_empty() {
@@ -332,14 +380,9 @@ fn broker_host_port(uri: &str) -> Result<String, ConfigError> {
         .rsplit_once(':')
         .is_some_and(|(_, p)| p.parse::<u16>().is_ok())
     {
-        return Ok(netloc.to_owned());
+        return Ok((netloc.to_owned(), path));
     }
-    let default_port = if matches!(scheme, "https" | "wss") {
-        443
-    } else {
-        80
-    };
-    Ok(format!("{netloc}:{default_port}"))
+    Ok((format!("{netloc}:80"), path))
 }
 
 #[cfg(test)]
@@ -359,6 +402,7 @@ mod tests {
     fn defaults_match_n8n() {
         let config = load(&[("N8N_RUNNERS_GRANT_TOKEN", "t")]).unwrap();
         assert_eq!(config.broker_host_port(), "127.0.0.1:5679");
+        assert_eq!(config.broker_path(), "/runners");
         assert_eq!(config.max_concurrency, 5);
         assert_eq!(config.max_payload, 1_073_741_824);
         assert_eq!(config.task_timeout_secs, 60);
@@ -374,12 +418,15 @@ mod tests {
     }
 
     #[test]
-    fn grant_token_is_required() {
-        let err = load(&[]).unwrap_err();
-        assert_eq!(
-            err.0,
-            "Environment variable N8N_RUNNERS_GRANT_TOKEN is required"
-        );
+    fn a_grant_or_auth_token_is_required_to_connect() {
+        let err = load(&[]).unwrap().require_credentials().unwrap_err();
+        assert!(err
+            .0
+            .starts_with("Environment variable N8N_RUNNERS_GRANT_TOKEN is required"));
+        assert!(load(&[("N8N_RUNNERS_AUTH_TOKEN", "a")])
+            .unwrap()
+            .require_credentials()
+            .is_ok());
     }
 
     #[test]
@@ -390,13 +437,13 @@ mod tests {
         std::fs::write(&path, "  secret\n").unwrap();
         let path = path.to_str().unwrap().to_owned();
         let config = load(&[("N8N_RUNNERS_GRANT_TOKEN_FILE", &path)]).unwrap();
-        assert_eq!(config.grant_token, "secret");
+        assert_eq!(config.grant_token.as_deref(), Some("secret"));
         let config = load(&[
             ("N8N_RUNNERS_GRANT_TOKEN", "direct"),
             ("N8N_RUNNERS_GRANT_TOKEN_FILE", &path),
         ])
         .unwrap();
-        assert_eq!(config.grant_token, "direct");
+        assert_eq!(config.grant_token.as_deref(), Some("direct"));
     }
 
     #[test]
@@ -447,15 +494,26 @@ mod tests {
     }
 
     #[test]
-    fn broker_uri_keeps_only_host_and_port() {
+    fn broker_uri_gives_host_port_and_path_prefix() {
+        let split = |uri: &str| parse_broker_uri(uri).unwrap();
         assert_eq!(
-            broker_host_port("http://localhost:5679/x").unwrap(),
-            "localhost:5679"
+            split("http://localhost:5679"),
+            ("localhost:5679".into(), "".into())
         );
         assert_eq!(
-            broker_host_port("https://n8n.example").unwrap(),
-            "n8n.example:443"
+            split("http://n8n.internal/base/"),
+            ("n8n.internal:80".into(), "/base".into())
         );
-        assert!(broker_host_port("localhost:5679").is_err());
+        assert!(parse_broker_uri("localhost:5679").is_err());
+        let err = parse_broker_uri("https://n8n.example").unwrap_err();
+        assert!(err.0.contains("TLS") && err.0.contains("N8N_RUNNERS_TASK_BROKER_URI"));
+    }
+
+    #[test]
+    fn broker_path_joins_the_uri_path_and_runners_path() {
+        let config = load(&[("N8N_RUNNERS_TASK_BROKER_URI", "http://h:1/base")]).unwrap();
+        assert_eq!(config.broker_path(), "/base/runners");
+        let config = load(&[("N8N_RUNNERS_PATH", "custom/")]).unwrap();
+        assert_eq!(config.broker_path(), "/custom");
     }
 }

@@ -8,6 +8,7 @@
 pub mod config;
 pub mod logging;
 
+pub mod broker_auth;
 pub mod broker_connection;
 pub mod messages;
 pub mod outbox;
@@ -16,6 +17,8 @@ pub mod ids;
 pub mod offers;
 pub mod task_state;
 
+pub mod exec;
+pub mod executor;
 pub mod worker;
 
 pub mod analyzer;
@@ -28,5 +31,7 @@ pub mod forkserver;
 
 pub mod task_result;
 
+pub mod health;
+pub mod metrics;
 pub mod runner;
 pub mod secrets;

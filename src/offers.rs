@@ -11,6 +11,7 @@ use std::time::{Duration, Instant};
 use crossbeam_channel::{Receiver, RecvTimeoutError, Sender, TrySendError};
 
 use crate::messages::{RunnerMessage, TASK_TYPE};
+use crate::metrics::Metrics;
 use crate::outbox::Outbox;
 use crate::task_state::RunnerState;
 
@@ -35,7 +36,12 @@ pub fn kick_channel() -> (Kick, Receiver<()>) {
 }
 
 /// Starts the timer thread; it ends when every [`Kick`] is dropped.
-pub fn spawn(state: Arc<RunnerState>, outbox: Outbox, kicks: Receiver<()>) -> JoinHandle<()> {
+pub fn spawn(
+    state: Arc<RunnerState>,
+    outbox: Outbox,
+    kicks: Receiver<()>,
+    metrics: Arc<Metrics>,
+) -> JoinHandle<()> {
     std::thread::Builder::new()
         .name("offers".into())
         .spawn(move || {
@@ -52,6 +58,7 @@ pub fn spawn(state: Arc<RunnerState>, outbox: Outbox, kicks: Receiver<()>) -> Jo
                     next_tick = now + OFFER_INTERVAL;
                 }
                 for offer in state.new_offers(now) {
+                    Metrics::inc(&metrics.offers_sent);
                     outbox.send(&RunnerMessage::TaskOffer {
                         offer_id: &offer.offer_id,
                         task_type: TASK_TYPE,

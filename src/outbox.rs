@@ -7,21 +7,29 @@
 use std::os::fd::{AsFd, BorrowedFd};
 use std::sync::Arc;
 
-use crossbeam_channel::{Receiver, Sender};
+use crossbeam_channel::{Receiver, RecvTimeoutError, Sender};
 use nix::sys::eventfd::{EfdFlags, EventFd};
 
 use crate::messages::RunnerMessage;
 
+/// What the WebSocket thread is asked to do.
+pub enum Outgoing {
+    /// Send this message.
+    Text(String),
+    /// Send what is queued before this, close the connection, and stop (shutdown).
+    Close,
+}
+
 /// The sending side; cheap to clone, one per thread.
 #[derive(Clone)]
 pub struct Outbox {
-    queue: Sender<String>,
+    queue: Sender<Outgoing>,
     wake: Arc<EventFd>,
 }
 
 /// The WebSocket thread's side.
 pub struct OutboxReceiver {
-    queue: Receiver<String>,
+    queue: Receiver<Outgoing>,
     wake: Arc<EventFd>,
 }
 
@@ -45,8 +53,17 @@ impl Outbox {
     }
 
     pub fn send_text(&self, text: String) {
+        self.push(Outgoing::Text(text));
+    }
+
+    /// Asks the WebSocket thread to flush what is queued, close the connection and stop.
+    pub fn close(&self) {
+        self.push(Outgoing::Close);
+    }
+
+    fn push(&self, item: Outgoing) {
         // The receiver lives as long as the process; if it is gone we are exiting anyway.
-        if self.queue.send(text).is_ok() {
+        if self.queue.send(item).is_ok() {
             let _ = self.wake.write(1);
         }
     }
@@ -59,9 +76,24 @@ impl OutboxReceiver {
     }
 
     /// Takes every queued message, resetting the wake-up.
-    pub fn drain(&self) -> impl Iterator<Item = String> + '_ {
+    pub fn drain(&self) -> impl Iterator<Item = Outgoing> + '_ {
         // EAGAIN just means nothing woke us; the queue is the source of truth.
         let _ = self.wake.read();
         self.queue.try_iter()
+    }
+
+    /// Waits up to `wait` while there is no connection: messages are dropped (there is nowhere
+    /// to send them); returns true if a close was asked for.
+    pub fn wait_for_close(&self, wait: std::time::Duration) -> bool {
+        let deadline = std::time::Instant::now() + wait;
+        loop {
+            match self.queue.recv_deadline(deadline) {
+                Ok(Outgoing::Close) => return true,
+                Ok(Outgoing::Text(_)) => {}
+                Err(RecvTimeoutError::Timeout) | Err(RecvTimeoutError::Disconnected) => {
+                    return false
+                }
+            }
+        }
     }
 }

@@ -1,8 +1,9 @@
 //! Starting the runner's threads, and stopping them.
 //!
 //! Threads: the WebSocket thread (sole owner of the broker connection), the offer timer, a fixed
-//! pool of workers, the forkserver supervisor, and a signal thread. The main thread only waits
-//! for a reason to stop: SIGTERM/SIGINT, or a fatal broker error.
+//! pool of workers, the forkserver supervisor, the health server, and a signal thread. The main
+//! thread only waits for a reason to stop: SIGTERM/SIGINT, the idle timeout, or a fatal broker
+//! error; then it shuts down within the configured budget.
 
 use std::sync::Arc;
 use std::time::{Duration, Instant};
@@ -11,11 +12,19 @@ use log::{error, info};
 use signal_hook::consts::{SIGINT, SIGTERM};
 use signal_hook::iterator::Signals;
 
-use crate::broker_connection::{BrokerConnection, Fatal};
+use crossbeam_channel::Receiver;
+
+use crate::broker_connection::{BrokerConnection, Ended};
 use crate::config::Config;
+use crate::executor::Executor;
 use crate::forkserver::{self, Forkserver};
+use crate::health;
+use crate::messages::RunnerMessage;
+use crate::metrics::Metrics;
+use crate::outbox::Outbox;
 use crate::secrets::SECRET_VARS;
 use crate::security_rules::{self, ImportPolicy};
+use crate::task_result::Failure;
 use crate::task_state::RunnerState;
 use crate::validation::Validator;
 use crate::worker::{self, WorkerContext};
@@ -26,7 +35,7 @@ const PRELOAD: &[&str] = &["json"];
 
 enum Stop {
     Signal(i32),
-    Fatal(Fatal),
+    Connection(Ended),
 }
 
 /// How the forkserver is started for this configuration.
@@ -66,16 +75,10 @@ pub fn forkserver_settings(config: &Config) -> forkserver::Settings {
     }
 }
 
-/// Runs until told to stop; returns the process exit code.
-pub fn run(config: Config) -> i32 {
-    let config = Arc::new(config);
-    let forkserver = match Forkserver::start(forkserver_settings(&config)) {
-        Ok(forkserver) => forkserver,
-        Err(err) => {
-            error!("{err}");
-            return 1;
-        }
-    };
+/// Starts the forkserver and the security gate for this configuration: what both the broker
+/// runner and `exec` need to run a task.
+pub fn start_executor(config: &Config) -> Result<Executor, String> {
+    let forkserver = Forkserver::start(forkserver_settings(config))?;
     let validator = {
         let info = &forkserver
             .connection(Duration::ZERO)
@@ -88,10 +91,40 @@ pub fn run(config: Config) -> i32 {
         );
         Arc::new(Validator::new(policy, &info.python))
     };
+    Ok(Executor {
+        forkserver,
+        validator,
+        task_timeout: Duration::from_secs(config.task_timeout_secs),
+        max_payload: config.max_payload,
+    })
+}
+
+/// Runs until told to stop; returns the process exit code.
+pub fn run(config: Config) -> i32 {
+    let config = Arc::new(config);
+    let metrics = Arc::new(Metrics::new());
     let state = Arc::new(RunnerState::new(config.max_concurrency));
+    if config.health_enabled {
+        if let Err(err) = health::start(
+            &config.health_host,
+            config.health_port,
+            metrics.clone(),
+            state.clone(),
+        ) {
+            error!("{err}");
+            return 1;
+        }
+    }
+    let executor = match start_executor(&config) {
+        Ok(executor) => Arc::new(executor),
+        Err(err) => {
+            error!("{err}");
+            return 1;
+        }
+    };
     let (outbox, outbox_rx) = outbox::outbox().expect("creating an eventfd");
     let (kick, kicks) = offers::kick_channel();
-    offers::spawn(state.clone(), outbox.clone(), kicks);
+    offers::spawn(state.clone(), outbox.clone(), kicks, metrics.clone());
 
     let (jobs_tx, jobs_rx) = crossbeam_channel::bounded(config.max_concurrency);
     worker::spawn_pool(
@@ -99,16 +132,14 @@ pub fn run(config: Config) -> i32 {
         jobs_rx,
         WorkerContext {
             state: state.clone(),
-            outbox,
+            outbox: outbox.clone(),
             kick: kick.clone(),
-            forkserver,
-            validator,
-            task_timeout: Duration::from_secs(config.task_timeout_secs),
-            max_payload: config.max_payload,
+            executor,
+            metrics: metrics.clone(),
         },
     );
 
-    let (stop_tx, stop_rx) = crossbeam_channel::bounded(2);
+    let (stop_tx, stop_rx) = crossbeam_channel::bounded(4);
     let connection = BrokerConnection {
         config: config.clone(),
         runner_id: ids::new_id(),
@@ -116,13 +147,14 @@ pub fn run(config: Config) -> i32 {
         outbox_rx,
         jobs: jobs_tx,
         kick,
+        metrics,
     };
-    let fatal_tx = stop_tx.clone();
+    let ended_tx = stop_tx.clone();
     std::thread::Builder::new()
         .name("broker".into())
         .spawn(move || {
-            let fatal = connection.run();
-            let _ = fatal_tx.send(Stop::Fatal(fatal));
+            let ended = connection.run();
+            let _ = ended_tx.send(Stop::Connection(ended));
         })
         .expect("spawning the broker thread");
 
@@ -130,56 +162,123 @@ pub fn run(config: Config) -> i32 {
     std::thread::Builder::new()
         .name("signals".into())
         .spawn(move || {
-            if let Some(signal) = signals.forever().next() {
+            for signal in signals.forever() {
                 let _ = stop_tx.send(Stop::Signal(signal));
             }
         })
         .expect("spawning the signal thread");
 
-    match stop_rx.recv() {
-        Ok(Stop::Fatal(Fatal::AuthRejected(body))) => {
-            error!("Authentication failed with status 403: {body}");
-            error!(
-                "The broker refused N8N_RUNNERS_GRANT_TOKEN. A grant token is single-use and \
-                 expires after N8N_RUNNERS_GRANT_TOKEN_TTL seconds: start the runner with a fresh one."
-            );
-            1
+    let idle_timeout = Duration::from_secs(config.auto_shutdown_timeout_secs);
+    let exit_code = loop {
+        // With an idle timeout, wake when it would expire; it is re-armed by every registration,
+        // accepted task and finished task, so re-check after waking.
+        let deadline = (!idle_timeout.is_zero())
+            .then(|| state.idle_deadline(idle_timeout))
+            .flatten();
+        let stop = match deadline {
+            Some(deadline) => match stop_rx.recv_deadline(deadline) {
+                Ok(stop) => stop,
+                Err(_) => {
+                    if state
+                        .idle_deadline(idle_timeout)
+                        .is_some_and(|d| d <= Instant::now())
+                    {
+                        info!("Reached idle timeout, starting shutdown...");
+                        break shut_down(&state, &outbox, &stop_rx, IDLE_SHUTDOWN_BUDGET);
+                    }
+                    continue;
+                }
+            },
+            // Wake now and then to re-arm the idle timer once tasks are gone.
+            None if !idle_timeout.is_zero() => {
+                match stop_rx.recv_timeout(Duration::from_millis(500)) {
+                    Ok(stop) => stop,
+                    Err(_) => continue,
+                }
+            }
+            None => match stop_rx.recv() {
+                Ok(stop) => stop,
+                Err(_) => break 1,
+            },
+        };
+        match stop {
+            Stop::Signal(signal) => {
+                let name = if signal == SIGINT {
+                    "SIGINT"
+                } else {
+                    "SIGTERM"
+                };
+                info!("Received {name} signal, starting shutdown...");
+                let grace = Duration::from_secs(config.graceful_shutdown_timeout_secs);
+                break shut_down(&state, &outbox, &stop_rx, grace);
+            }
+            Stop::Connection(Ended::GrantTokenRefused(body)) => {
+                error!("Authentication failed with status 403: {body}");
+                error!(
+                    "The broker refused N8N_RUNNERS_GRANT_TOKEN. A grant token is single-use and \
+                     expires after N8N_RUNNERS_GRANT_TOKEN_TTL seconds: start the runner with a \
+                     fresh one, or set N8N_RUNNERS_AUTH_TOKEN so it fetches its own."
+                );
+                break 1;
+            }
+            Stop::Connection(Ended::AuthTokenRefused) => {
+                error!(
+                    "Authentication failed with status 403: the broker refused \
+                     N8N_RUNNERS_AUTH_TOKEN; it must equal n8n's N8N_RUNNERS_AUTH_TOKEN"
+                );
+                break 1;
+            }
+            Stop::Connection(Ended::Closed) => break 0,
         }
-        Ok(Stop::Signal(signal)) => {
-            let name = if signal == SIGINT {
-                "SIGINT"
-            } else {
-                "SIGTERM"
-            };
-            info!("Received {name} signal, starting shutdown...");
-            shut_down(
-                &state,
-                Duration::from_secs(config.graceful_shutdown_timeout_secs),
-            );
-            0
-        }
-        Err(_) => 1,
+    };
+    if config.health_enabled {
+        info!("Health check server stopped");
     }
+    exit_code
 }
 
-/// Stops offering, lets running tasks finish within `grace`, then stops what is left.
-fn shut_down(state: &RunnerState, grace: Duration) {
+/// An idle runner has nothing to wait for; n8n's runner allows itself 3 s.
+const IDLE_SHUTDOWN_BUDGET: Duration = Duration::from_secs(3);
+/// What a stopped task needs to answer: SIGTERM, up to 1 s grace, SIGKILL, the reply.
+const STOP_ALLOWANCE: Duration = Duration::from_millis(1500);
+
+/// Stops offering, lets running tasks finish, stops what is left so every task gets its answer,
+/// closes the connection and returns the exit code, all within `budget` (plus the time a
+/// stopped task needs to answer, when `budget` is shorter than that).
+fn shut_down(
+    state: &RunnerState,
+    outbox: &Outbox,
+    stop_rx: &Receiver<Stop>,
+    budget: Duration,
+) -> i32 {
+    let started = Instant::now();
     state.stop_offering();
-    let deadline = Instant::now() + grace;
-    while state.task_count() > 0 && Instant::now() < deadline {
-        std::thread::sleep(Duration::from_millis(20));
+    let finish_by = started + budget.saturating_sub(STOP_ALLOWANCE);
+    if !state.wait_for_no_tasks(finish_by) {
+        let running = state.task_count();
+        info!("Stopping {running} task(s) that did not finish in time");
+        for task_id in state.cancel_all() {
+            // Accepted but never started: answer it, so the broker does not wait for it.
+            let error = Failure::Cancelled.body();
+            outbox.send(&RunnerMessage::TaskError {
+                task_id: &task_id,
+                error: &error,
+            });
+        }
+        let answered_by = started + budget.max(STOP_ALLOWANCE);
+        if !state.wait_for_no_tasks(answered_by) {
+            error!("{} task(s) did not answer in time", state.task_count());
+        }
     }
-    if state.task_count() > 0 {
-        info!(
-            "Shutdown grace period over; stopping {} task(s)",
-            state.task_count()
-        );
-        state.cancel_all_running();
-        // Stopped tasks answer within the termination grace; give their replies time to leave.
-        let hard_deadline = Instant::now() + Duration::from_secs(2);
-        while state.task_count() > 0 && Instant::now() < hard_deadline {
-            std::thread::sleep(Duration::from_millis(20));
+    // Everything queued goes out before the close frame.
+    outbox.close();
+    let closed_by = Instant::now() + Duration::from_secs(3);
+    loop {
+        match stop_rx.recv_deadline(closed_by) {
+            Ok(Stop::Connection(_)) | Err(_) => break,
+            Ok(Stop::Signal(_)) => {} // already shutting down
         }
     }
     info!("Runner stopped");
+    0
 }

@@ -44,8 +44,10 @@ pub enum Failure {
     Security(String),
     /// The broker cancelled the task; always an error, with only a `message`.
     Cancelled,
-    /// The runtime around the code failed (timeout, kill, crash, unreadable result).
+    /// The runtime around the code failed (kill, crash, unreadable result).
     Runtime(String),
+    /// The task ran past `N8N_RUNNERS_TASK_TIMEOUT` and was stopped.
+    TimedOut(String),
 }
 
 impl Failure {
@@ -65,7 +67,7 @@ impl Failure {
                 description: Some(description.clone()),
                 stack: None,
             },
-            Failure::Runtime(message) => TaskErrorBody {
+            Failure::Runtime(message) | Failure::TimedOut(message) => TaskErrorBody {
                 message: message.clone(),
                 description: Some(String::new()),
                 stack: None,
@@ -75,13 +77,18 @@ impl Failure {
 
     /// Whether `continueOnFail` turns this failure into a result.
     pub fn continuable(&self) -> bool {
-        matches!(self, Failure::User(_) | Failure::Runtime(_))
+        matches!(
+            self,
+            Failure::User(_) | Failure::Runtime(_) | Failure::TimedOut(_)
+        )
     }
 
     pub fn message(&self) -> &str {
         match self {
             Failure::User(body) => &body.message,
-            Failure::Syntax(message) | Failure::Runtime(message) => message,
+            Failure::Syntax(message) | Failure::Runtime(message) | Failure::TimedOut(message) => {
+                message
+            }
             Failure::Cancelled => CANCELLED,
             Failure::Security(_) => SECURITY_VIOLATIONS,
         }
@@ -112,14 +119,14 @@ pub fn settle<'a>(outcome: &'a ChildOutcome, timeout_secs: u64, max_payload: u64
         ChildOutcome::Cancelled | ChildOutcome::Exited(-15) => fail(Failure::Cancelled),
         ChildOutcome::Exited(-9) => runtime("Process was forcefully killed (SIGKILL)".to_owned()),
         ChildOutcome::Exited(code) => runtime(format!("Task subprocess exited with code {code}")),
-        ChildOutcome::TimedOut => runtime(format!(
+        ChildOutcome::TimedOut => fail(Failure::TimedOut(format!(
             "Task execution timed out after {timeout_secs} {}",
             if timeout_secs == 1 {
                 "second"
             } else {
                 "seconds"
             }
-        )),
+        ))),
         ChildOutcome::ResultTooLarge(size) => runtime(format!(
             "Task result of {size} bytes exceeds the maximum payload of {max_payload} bytes \
              (N8N_RUNNERS_MAX_PAYLOAD)"

@@ -11,7 +11,7 @@ use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use nix::sys::eventfd::{EfdFlags, EventFd};
-use parking_lot::Mutex;
+use parking_lot::{Condvar, Mutex};
 
 use crate::ids;
 use crate::messages::{REJECT_AT_CAPACITY, REJECT_OFFER_EXPIRED};
@@ -91,11 +91,15 @@ struct Tables {
     offers: HashMap<String, Instant>,
     tasks: HashMap<String, TaskPhase>,
     offering: bool,
+    /// The last registration, accepted task or finished task (for the idle shutdown).
+    last_activity: Option<Instant>,
 }
 
 /// Offers and tasks of this runner.
 pub struct RunnerState {
     tables: Mutex<Tables>,
+    /// Notified whenever a task goes away.
+    task_gone: Condvar,
     max_concurrency: usize,
 }
 
@@ -103,6 +107,7 @@ impl RunnerState {
     pub fn new(max_concurrency: usize) -> RunnerState {
         RunnerState {
             tables: Mutex::new(Tables::default()),
+            task_gone: Condvar::new(),
             max_concurrency,
         }
     }
@@ -112,7 +117,9 @@ impl RunnerState {
     pub fn set_offering(&self, on: bool) {
         let mut tables = self.tables.lock();
         tables.offering = on;
-        if !on {
+        if on {
+            tables.last_activity = Some(Instant::now());
+        } else {
             tables.offers.clear();
         }
     }
@@ -159,6 +166,7 @@ impl RunnerState {
         tables
             .tasks
             .insert(task_id.to_owned(), TaskPhase::WaitingForSettings);
+        tables.last_activity = Some(now);
         Ok(())
     }
 
@@ -182,6 +190,7 @@ impl RunnerState {
             None => Cancel::Unknown,
             Some(TaskPhase::WaitingForSettings) => {
                 tables.tasks.remove(task_id);
+                self.task_gone.notify_all();
                 Cancel::DroppedWaiting
             }
             Some(TaskPhase::Running(signal)) => {
@@ -207,7 +216,31 @@ impl RunnerState {
 
     /// A task was answered; its slot is free.
     pub fn finish(&self, task_id: &str) {
-        self.tables.lock().tasks.remove(task_id);
+        let mut tables = self.tables.lock();
+        tables.tasks.remove(task_id);
+        tables.last_activity = Some(Instant::now());
+        self.task_gone.notify_all();
+    }
+
+    /// When the runner will have been idle for `timeout`: None while tasks exist or before the
+    /// first registration.
+    pub fn idle_deadline(&self, timeout: Duration) -> Option<Instant> {
+        let tables = self.tables.lock();
+        if !tables.tasks.is_empty() {
+            return None;
+        }
+        tables.last_activity.map(|at| at + timeout)
+    }
+
+    /// Waits until no task is left or `deadline` passes; true if none is left.
+    pub fn wait_for_no_tasks(&self, deadline: Instant) -> bool {
+        let mut tables = self.tables.lock();
+        while !tables.tasks.is_empty() {
+            if self.task_gone.wait_until(&mut tables, deadline).timed_out() {
+                return tables.tasks.is_empty();
+            }
+        }
+        true
     }
 
     /// Tasks accepted and not yet answered.
@@ -215,13 +248,23 @@ impl RunnerState {
         self.tables.lock().tasks.len()
     }
 
-    /// Fires the cancel signal of every running task (used when shutting down).
-    pub fn cancel_all_running(&self) {
-        for phase in self.tables.lock().tasks.values() {
-            if let TaskPhase::Running(signal) = phase {
+    /// Shutdown: fires the cancel signal of every running task and forgets the tasks still
+    /// waiting for settings, whose ids it returns (they are answered by the caller).
+    pub fn cancel_all(&self) -> Vec<String> {
+        let mut tables = self.tables.lock();
+        let mut waiting = Vec::new();
+        tables.tasks.retain(|task_id, phase| match phase {
+            TaskPhase::Running(signal) => {
                 signal.fire();
+                true
             }
-        }
+            TaskPhase::WaitingForSettings => {
+                waiting.push(task_id.clone());
+                false
+            }
+        });
+        self.task_gone.notify_all();
+        waiting
     }
 }
 

@@ -14,16 +14,14 @@ use crossbeam_channel::Receiver;
 use log::{error, info};
 use serde_json::value::RawValue;
 
-use crate::analyzer::ParseFailure;
-use crate::child_process::{self, ChildOutcome, Limits, TaskInput};
-use crate::forkserver::Forkserver;
+use crate::executor::Executor;
 use crate::ids;
 use crate::messages::{RunnerMessage, TaskDoneData, TaskSettings};
+use crate::metrics::{Metrics, TaskEnd};
 use crate::offers::Kick;
 use crate::outbox::Outbox;
-use crate::task_result::{settle, Failure, Settled};
+use crate::task_result::{Failure, Settled};
 use crate::task_state::{CancelSignal, RunnerState};
-use crate::validation::{Validator, Verdict};
 
 /// A task whose settings have arrived.
 pub struct Job {
@@ -38,10 +36,8 @@ pub struct WorkerContext {
     pub state: Arc<RunnerState>,
     pub outbox: Outbox,
     pub kick: Kick,
-    pub forkserver: Arc<Forkserver>,
-    pub validator: Arc<Validator>,
-    pub task_timeout: Duration,
-    pub max_payload: u64,
+    pub executor: Arc<Executor>,
+    pub metrics: Arc<Metrics>,
 }
 
 /// Starts `count` workers taking jobs from `jobs`; they end when the channel closes.
@@ -75,43 +71,26 @@ fn run_job(ctx: &WorkerContext, job: Job) {
         cancel,
     } = job;
 
-    let run = |purpose| match run_child(ctx, &settings, &cancel, purpose) {
-        Ok(outcome) => outcome,
-        Err(err) => {
-            error!("Task {task_id} could not be run: {err}");
-            ChildOutcome::ForkFailed(err.raw_os_error().unwrap_or(0))
-        }
-    };
-    // The security gate: nothing runs before the code has passed it.
-    let verdict = ctx.validator.validate(&settings.code);
-    let outcome = match &verdict {
-        Verdict::Clean => Some(run(Purpose::Run)),
-        Verdict::Unparsable(_) => Some(run(Purpose::SyntaxCheck)),
-        Verdict::Violations(_) => None,
-    };
-    let (timeout_secs, max_payload) = (ctx.task_timeout.as_secs(), ctx.max_payload);
-    let settled = match (verdict, &outcome) {
-        (Verdict::Clean, Some(outcome)) => settle(outcome, timeout_secs, max_payload),
-        (Verdict::Unparsable(failure), Some(outcome)) => {
-            let checked = settle(outcome, timeout_secs, max_payload).result;
-            Settled {
-                prints: Vec::new(),
-                result: Err(syntax_failure(&task_id, checked, &failure)),
-            }
-        }
-        (Verdict::Violations(violations), _) => Settled {
-            prints: Vec::new(),
-            result: Err(Failure::Security(violations.join("\n"))),
-        },
-        _ => unreachable!("a child ran for every verdict but violations"),
-    };
+    ctx.executor
+        .execute(&task_id, &settings, &cancel, |settled| {
+            reply(ctx, &task_id, &settings, started, settled)
+        });
+}
 
+/// Sends a finished task's prints and its one answer to the broker.
+fn reply(
+    ctx: &WorkerContext,
+    task_id: &str,
+    settings: &TaskSettings,
+    started: Instant,
+    settled: Settled,
+) {
     // Prints go out first, on failure too (n8n's runner drops them when a task fails).
     for params in &settled.prints {
         log::debug!("[user code] {}", params.join(" "));
         ctx.outbox.send(&RunnerMessage::Rpc {
             call_id: &ids::new_id(),
-            task_id: &task_id,
+            task_id,
             name: "logNodeOutput",
             params,
         });
@@ -121,10 +100,17 @@ fn run_job(ctx: &WorkerContext, job: Job) {
         "for node \"{}\" ({}) in workflow \"{}\" ({})",
         settings.node_name, settings.node_id, settings.workflow_name, settings.workflow_id
     );
+    let end = match &settled.result {
+        Ok(_) => TaskEnd::Succeeded,
+        Err(Failure::Cancelled) => TaskEnd::Cancelled,
+        Err(Failure::TimedOut(_)) => TaskEnd::TimedOut,
+        Err(_) => TaskEnd::Failed,
+    };
+    ctx.metrics.task_ended(end, started.elapsed());
     match settled.result {
         Ok(result) => {
             ctx.outbox.send(&RunnerMessage::TaskDone {
-                task_id: &task_id,
+                task_id,
                 data: TaskDoneData { result },
             });
             info!(
@@ -136,7 +122,7 @@ fn run_job(ctx: &WorkerContext, job: Job) {
         Err(failure) if settings.continue_on_fail && failure.continuable() => {
             let result = continue_on_fail_result(failure.message());
             ctx.outbox.send(&RunnerMessage::TaskDone {
-                task_id: &task_id,
+                task_id,
                 data: TaskDoneData { result: &result },
             });
             info!(
@@ -147,7 +133,7 @@ fn run_job(ctx: &WorkerContext, job: Job) {
         }
         Err(failure) => {
             ctx.outbox.send(&RunnerMessage::TaskError {
-                task_id: &task_id,
+                task_id,
                 error: &failure.body(),
             });
             match failure {
@@ -159,94 +145,6 @@ fn run_job(ctx: &WorkerContext, job: Job) {
             }
         }
     }
-}
-
-/// What a child is asked to do with the code.
-#[derive(Clone, Copy, PartialEq, Eq)]
-enum Purpose {
-    Run,
-    /// Only compile it, to report a syntax error in CPython's own words.
-    SyntaxCheck,
-}
-
-/// The analyzer could not parse the code. CPython's verdict decides: a syntax error in its own
-/// wording, or (if it accepts code our parser does not) a refusal, since unanalysed code must
-/// never run.
-fn syntax_failure(
-    task_id: &str,
-    checked: Result<&RawValue, Failure>,
-    failure: &ParseFailure,
-) -> Failure {
-    match checked {
-        Err(Failure::Syntax(message)) => Failure::Syntax(message),
-        Ok(_) => {
-            log::warn!(
-                "Task {task_id}: the analyzer could not parse code that Python accepts \
-                 (line {}: {}); refusing it",
-                failure.line,
-                failure.message
-            );
-            Failure::Security(format!(
-                "Line {}: The code could not be checked for security: {}",
-                failure.line, failure.message
-            ))
-        }
-        Err(other) => other,
-    }
-}
-
-fn run_child(
-    ctx: &WorkerContext,
-    settings: &TaskSettings,
-    cancel: &CancelSignal,
-    purpose: Purpose,
-) -> std::io::Result<ChildOutcome> {
-    // Cancelled while queued: no process needed.
-    if cancel.is_fired() {
-        return Ok(ChildOutcome::Cancelled);
-    }
-    // Validation of the code (the security gate) belongs here, before any process is used.
-    let Some(forkserver) = ctx.forkserver.connection(ctx.task_timeout) else {
-        return Ok(ChildOutcome::ForkserverLost);
-    };
-    let (head, tail) = input_envelope(settings, purpose);
-    let input = TaskInput {
-        parts: [
-            head.as_bytes(),
-            settings.items.get().as_bytes(),
-            tail.as_bytes(),
-        ],
-    };
-    let limits = Limits {
-        timeout: ctx.task_timeout,
-        max_result_bytes: ctx.max_payload,
-    };
-    match child_process::run(&forkserver, input, &limits, cancel)? {
-        // The forkserver died before it took the request (nothing ran yet): use its successor.
-        ChildOutcome::ForkserverUnreachable => {
-            let Some(successor) = ctx
-                .forkserver
-                .replacement_for(&forkserver, ctx.task_timeout)
-            else {
-                return Ok(ChildOutcome::ForkserverLost);
-            };
-            child_process::run(&successor, input, &limits, cancel)
-        }
-        outcome => Ok(outcome),
-    }
-}
-
-/// The task as the child reads it: a JSON object whose `items` (last) are spliced in raw
-/// between the returned head and tail.
-fn input_envelope(settings: &TaskSettings, purpose: Purpose) -> (String, &'static str) {
-    let code = serde_json::to_string(&settings.code).expect("strings serialise");
-    let query = settings.query.as_deref().map_or("null", RawValue::get);
-    let validate_only = purpose == Purpose::SyntaxCheck;
-    let head = format!(
-        "{{\"code\":{code},\"nodeMode\":\"{}\",\"validateOnly\":{validate_only},\"query\":{query},\"items\":",
-        settings.node_mode.wire_name()
-    );
-    (head, "}")
 }
 
 /// `[{"json": {"error": "<message>"}}]`, the whole result of a failed task with continueOnFail.
