@@ -109,6 +109,9 @@ pub struct Config {
     pub health_host: String,
     /// `N8N_RUNNERS_HEALTH_CHECK_SERVER_PORT` (0 = chosen by the OS).
     pub health_port: u16,
+    /// `N8N_RUNNERS_HEALTH_CHECK_BROKER_TIMEOUT` (ours): seconds the broker connection may be
+    /// down before `/healthz` answers 503.
+    pub health_broker_timeout_secs: u64,
     /// `N8N_RUNNERS_LAUNCHER_LOG_LEVEL`.
     pub log_level: log::LevelFilter,
     /// `N8N_RUNNERS_PYTHON` (ours): the interpreter that runs the forkserver.
@@ -277,6 +280,14 @@ impl Config {
             ));
         }
 
+        let health_broker_timeout = read_int(src, "N8N_RUNNERS_HEALTH_CHECK_BROKER_TIMEOUT", 30)?;
+        if health_broker_timeout < 1 {
+            return Err(invalid(
+                "N8N_RUNNERS_HEALTH_CHECK_BROKER_TIMEOUT",
+                format!("Broker timeout must be at least 1 second, got {health_broker_timeout}"),
+            ));
+        }
+
         let log_level = parse_log_level(src.get("N8N_RUNNERS_LAUNCHER_LOG_LEVEL"));
         let python = read_string(src, "N8N_RUNNERS_PYTHON", "python3")?;
         if python.trim().is_empty() {
@@ -304,6 +315,7 @@ impl Config {
             health_enabled,
             health_host,
             health_port: health_port as u16,
+            health_broker_timeout_secs: health_broker_timeout as u64,
             log_level,
             python,
         })

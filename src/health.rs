@@ -3,7 +3,8 @@
 //! Like n8n's runner it answers `200 OK` / `OK` on any path, even while every worker is busy, so
 //! n8n's launcher keeps working. Two paths say more:
 //! - `GET /healthz` answers `503` once the broker connection has been down for longer than
-//!   [`UNHEALTHY_AFTER`], so an orchestrator replaces a runner that lost its broker;
+//!   `N8N_RUNNERS_HEALTH_CHECK_BROKER_TIMEOUT` (30 s), so an orchestrator replaces a runner that
+//!   lost its broker;
 //! - `GET /metrics` gives the counters and the task latency histogram (Prometheus text format).
 
 use std::io::{BufRead, BufReader, Write};
@@ -16,14 +17,13 @@ use log::{info, warn};
 use crate::metrics::Metrics;
 use crate::task_state::RunnerState;
 
-/// How long the broker connection may be down before `/healthz` reports the runner unhealthy.
-pub const UNHEALTHY_AFTER: Duration = Duration::from_secs(30);
 const REQUEST_TIMEOUT: Duration = Duration::from_secs(2);
 
 /// Binds the server and starts its thread; returns the bound port (useful with port 0).
 pub fn start(
     host: &str,
     port: u16,
+    unhealthy_after: Duration,
     metrics: Arc<Metrics>,
     state: Arc<RunnerState>,
 ) -> Result<u16, String> {
@@ -48,7 +48,7 @@ pub fn start(
         .spawn(move || {
             for stream in listener.incoming() {
                 match stream {
-                    Ok(stream) => answer(stream, &metrics, &state),
+                    Ok(stream) => answer(stream, unhealthy_after, &metrics, &state),
                     Err(err) => warn!("Health check server: {err}"),
                 }
             }
@@ -57,7 +57,7 @@ pub fn start(
     Ok(bound)
 }
 
-fn answer(stream: TcpStream, metrics: &Metrics, state: &RunnerState) {
+fn answer(stream: TcpStream, unhealthy_after: Duration, metrics: &Metrics, state: &RunnerState) {
     let _ = stream.set_read_timeout(Some(REQUEST_TIMEOUT));
     let _ = stream.set_write_timeout(Some(REQUEST_TIMEOUT));
     let mut request_line = String::new();
@@ -69,7 +69,7 @@ fn answer(stream: TcpStream, metrics: &Metrics, state: &RunnerState) {
     let (status, content_type, body) = match path {
         "/healthz" => {
             let (connected, for_how_long) = metrics.connection();
-            if connected || for_how_long <= UNHEALTHY_AFTER {
+            if connected || for_how_long <= unhealthy_after {
                 ("200 OK", "text/plain", "OK".to_owned())
             } else {
                 (

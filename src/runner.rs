@@ -108,6 +108,7 @@ pub fn run(config: Config) -> i32 {
         if let Err(err) = health::start(
             &config.health_host,
             config.health_port,
+            Duration::from_secs(config.health_broker_timeout_secs),
             metrics.clone(),
             state.clone(),
         ) {

@@ -71,6 +71,46 @@ impl TestBroker {
         }
     }
 
+    /// Serves one `POST <path>/auth`: answers `grant` as the grant token (or 403 when `None`)
+    /// and returns the request's path and the auth token it carried.
+    pub fn answer_auth(&self, grant: Option<&str>) -> (String, String) {
+        let mut stream = self.accept_tcp();
+        let mut reader = BufReader::new(stream.try_clone().unwrap());
+        let mut request_line = String::new();
+        reader.read_line(&mut request_line).unwrap();
+        let mut content_length = 0;
+        loop {
+            let mut line = String::new();
+            reader.read_line(&mut line).unwrap();
+            if line == "\r\n" || line.is_empty() {
+                break;
+            }
+            if let Some(v) = line.to_ascii_lowercase().strip_prefix("content-length:") {
+                content_length = v.trim().parse().unwrap();
+            }
+        }
+        let mut body = vec![0u8; content_length];
+        std::io::Read::read_exact(&mut reader, &mut body).unwrap();
+        let body: Value = serde_json::from_slice(&body).unwrap();
+        let response = match grant {
+            Some(grant) => {
+                let payload = json!({"data": {"token": grant}}).to_string();
+                format!(
+                    "HTTP/1.1 200 OK\r\nContent-Type: application/json\r\nContent-Length: {}\r\n\r\n{payload}",
+                    payload.len()
+                )
+            }
+            None => "HTTP/1.1 403 Forbidden\r\nContent-Length: 0\r\n\r\n".to_owned(),
+        };
+        stream.write_all(response.as_bytes()).unwrap();
+        let path = request_line
+            .split_whitespace()
+            .nth(1)
+            .unwrap_or("")
+            .to_owned();
+        (path, body["token"].as_str().unwrap_or("").to_owned())
+    }
+
     /// Accepts a TCP connection and answers the upgrade request with a bare HTTP status.
     pub fn refuse(&self, status_line: &str) {
         let mut stream = self.accept_tcp();
@@ -279,6 +319,42 @@ impl BrokerSide {
         let _ = self.ws.close(None);
         let _ = self.ws.flush();
     }
+
+    /// Drops the TCP connection without a close handshake.
+    pub fn drop_connection(self) {
+        let _ = self.ws.get_ref().shutdown(std::net::Shutdown::Both);
+    }
+
+    /// Waits for the runner to close the connection; true if it did within `wait`.
+    pub fn wait_closed_by_runner(&mut self, wait: Duration) -> bool {
+        let deadline = Instant::now() + wait;
+        while Instant::now() < deadline {
+            self.ws
+                .get_ref()
+                .set_read_timeout(Some(
+                    deadline
+                        .saturating_duration_since(Instant::now())
+                        .max(Duration::from_millis(1)),
+                ))
+                .unwrap();
+            match self.ws.read() {
+                Ok(Message::Close(_)) => return true,
+                Ok(Message::Text(text)) => {
+                    let message: Value = serde_json::from_str(&text).unwrap();
+                    if message["type"] == "runner:taskoffer" {
+                        self.offers.push_back(message);
+                    }
+                }
+                Ok(_) => {}
+                Err(tungstenite::Error::ConnectionClosed)
+                | Err(tungstenite::Error::AlreadyClosed) => return true,
+                Err(tungstenite::Error::Io(err))
+                    if matches!(err.kind(), ErrorKind::WouldBlock | ErrorKind::TimedOut) => {}
+                Err(_) => return true,
+            }
+        }
+        false
+    }
 }
 
 /// Settings for an all-items task.
@@ -358,6 +434,12 @@ impl Runner {
             );
             std::thread::sleep(Duration::from_millis(10));
         }
+    }
+
+    /// The port the health server reports it listens on.
+    pub fn health_port(&self) -> u16 {
+        let line = self.wait_for_log("Health check server listening on");
+        line.rsplit("port ").next().unwrap().trim().parse().unwrap()
     }
 
     /// Waits for the process to exit; returns its exit code.
