@@ -15,7 +15,14 @@ RUN apt-get update \
     && rm -rf /var/lib/apt/lists/* \
     && useradd --system --uid 1000 --home-dir /home/runner --create-home runner
 COPY --from=build /src/target/release/n8n-python-runner /usr/local/bin/n8n-python-runner
+COPY examples /usr/share/n8n-python-runner/examples
 USER runner
 WORKDIR /home/runner
+ENV N8N_RUNNERS_HEALTH_CHECK_SERVER_ENABLED=true \
+    N8N_RUNNERS_HEALTH_CHECK_SERVER_HOST=0.0.0.0 \
+    N8N_RUNNERS_HEALTH_CHECK_SERVER_PORT=5681
+EXPOSE 5681
+HEALTHCHECK --interval=15s --timeout=5s --start-period=10s --retries=3 \
+    CMD ["/usr/local/bin/n8n-python-runner", "healthcheck"]
 # tini reaps any orphaned process a task leaves behind when the runner is PID 1.
 ENTRYPOINT ["/usr/bin/tini", "--", "/usr/local/bin/n8n-python-runner"]
