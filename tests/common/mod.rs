@@ -228,6 +228,24 @@ impl BrokerSide {
         }
     }
 
+    /// The next text frame, raw, waiting as long as the socket's read timeout allows
+    /// ([`set_read_timeout`](Self::set_read_timeout)); for load tests that parse only what they
+    /// need.
+    pub fn recv_text(&mut self) -> String {
+        loop {
+            match self.ws.read() {
+                Ok(Message::Text(text)) => return text.as_str().to_owned(),
+                Ok(Message::Binary(_)) => panic!("the runner sent a binary frame"),
+                Ok(_) => continue,
+                Err(err) => panic!("connection to runner failed: {err}"),
+            }
+        }
+    }
+
+    pub fn set_read_timeout(&mut self, wait: Duration) {
+        self.ws.get_ref().set_read_timeout(Some(wait)).unwrap();
+    }
+
     /// The next message that is not an offer (offers are kept for later use).
     pub fn recv(&mut self) -> Value {
         self.try_recv_non_offer(WAIT)
@@ -385,7 +403,13 @@ impl Runner {
     }
 
     pub fn start_with_env(vars: &[(&str, String)]) -> Runner {
-        let mut command = Command::new(env!("CARGO_BIN_EXE_n8n-python-runner"));
+        Runner::start_command(&[env!("CARGO_BIN_EXE_n8n-python-runner")], vars)
+    }
+
+    /// Starts any runner command (the benchmarks drive other runners too).
+    pub fn start_command(argv: &[&str], vars: &[(&str, String)]) -> Runner {
+        let mut command = Command::new(argv[0]);
+        command.args(&argv[1..]);
         command
             .env_clear()
             .env("PATH", std::env::var("PATH").unwrap_or_default())
