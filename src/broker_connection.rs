@@ -83,9 +83,13 @@ impl BrokerConnection {
                         Metrics::inc(&self.metrics.reconnects);
                     }
                     self.metrics.set_connected(true);
-                    let served = self.serve(ws);
+                    let connection = self.state.begin_connection();
+                    let served = self.serve(ws, connection);
                     self.metrics.set_connected(false);
-                    self.state.set_offering(false);
+                    let dropped = self.state.connection_lost();
+                    if dropped > 0 && !matches!(served, Served::Closed) {
+                        warn!("Stopped {dropped} task(s) of the lost connection; the broker has failed them");
+                    }
                     match served {
                         Served::Closed => {
                             info!("Disconnected from broker");
@@ -205,13 +209,13 @@ impl BrokerConnection {
     }
 
     /// Serves one connection until it ends; returns why it ended.
-    fn serve(&mut self, mut ws: WebSocket<TcpStream>) -> Served {
+    fn serve(&mut self, mut ws: WebSocket<TcpStream>, connection: u64) -> Served {
         // Whatever was queued for the previous connection is stale: its offers and tasks are
         // gone on the broker's side.
         let mut stale = 0;
         for item in self.outbox_rx.drain() {
             match item {
-                Outgoing::Text(_) => stale += 1,
+                Outgoing::Text { .. } => stale += 1,
                 Outgoing::Close => return close(ws),
             }
         }
@@ -244,7 +248,12 @@ impl BrokerConnection {
             if outbox_ready {
                 for item in self.outbox_rx.drain() {
                     let text = match item {
-                        Outgoing::Text(text) => text,
+                        Outgoing::Text {
+                            text,
+                            connection: of,
+                        } if of == connection => text,
+                        // For a connection that is gone: the broker it was for has forgotten it.
+                        Outgoing::Text { .. } => continue,
                         Outgoing::Close => return close(ws),
                     };
                     if let Err(err) = write(&mut ws, Message::text(text)) {
@@ -371,12 +380,13 @@ impl BrokerConnection {
             }
         };
         match self.state.start(&task_id, signal) {
-            Start::Started(cancel) => {
+            Start::Started { cancel, connection } => {
                 info!("Received task {task_id}");
                 let job = Job {
                     task_id,
                     settings,
                     cancel,
+                    connection,
                 };
                 // Workers outlive this thread; a closed channel means we are shutting down.
                 let _ = self.jobs.send(job);

@@ -64,6 +64,15 @@ fn answer(stream: TcpStream, unhealthy_after: Duration, metrics: &Metrics, state
     let mut reader = BufReader::new(&stream);
     // A client that sends nothing still gets n8n's answer.
     let _ = reader.read_line(&mut request_line);
+    // Read the headers too (bounded), so closing after the answer never resets a client that is
+    // still sending them.
+    for _ in 0..64 {
+        let mut header = String::new();
+        match reader.read_line(&mut header) {
+            Ok(n) if n > 2 => {}
+            _ => break,
+        }
+    }
     let path = request_line.split_whitespace().nth(1).unwrap_or("/");
     let path = path.split('?').next().unwrap_or(path);
     let (status, content_type, body) = match path {

@@ -57,13 +57,17 @@ pub fn spawn(
                 if next_tick < now {
                     next_tick = now + OFFER_INTERVAL;
                 }
-                for offer in state.new_offers(now) {
+                let (connection, offers) = state.new_offers(now);
+                for offer in offers {
                     Metrics::inc(&metrics.offers_sent);
-                    outbox.send(&RunnerMessage::TaskOffer {
-                        offer_id: &offer.offer_id,
-                        task_type: TASK_TYPE,
-                        valid_for: offer.valid_for_ms,
-                    });
+                    outbox.send(
+                        connection,
+                        &RunnerMessage::TaskOffer {
+                            offer_id: &offer.offer_id,
+                            task_type: TASK_TYPE,
+                            valid_for: offer.valid_for_ms,
+                        },
+                    );
                 }
             }
         })

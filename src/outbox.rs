@@ -14,8 +14,10 @@ use crate::messages::RunnerMessage;
 
 /// What the WebSocket thread is asked to do.
 pub enum Outgoing {
-    /// Send this message.
-    Text(String),
+    /// Send this message, if the connection it belongs to (see
+    /// [`RunnerState::connection`](crate::task_state::RunnerState::connection)) is still the
+    /// current one: replies for tasks of a lost connection must not reach the next one.
+    Text { text: String, connection: u64 },
     /// Send what is queued before this, close the connection, and stop (shutdown).
     Close,
 }
@@ -48,12 +50,12 @@ pub fn outbox() -> std::io::Result<(Outbox, OutboxReceiver)> {
 }
 
 impl Outbox {
-    pub fn send(&self, message: &RunnerMessage) {
-        self.send_text(message.to_json());
-    }
-
-    pub fn send_text(&self, text: String) {
-        self.push(Outgoing::Text(text));
+    /// Queues a message that belongs to broker connection number `connection`.
+    pub fn send(&self, connection: u64, message: &RunnerMessage) {
+        self.push(Outgoing::Text {
+            text: message.to_json(),
+            connection,
+        });
     }
 
     /// Asks the WebSocket thread to flush what is queued, close the connection and stop.
@@ -89,7 +91,7 @@ impl OutboxReceiver {
         loop {
             match self.queue.recv_deadline(deadline) {
                 Ok(Outgoing::Close) => return true,
-                Ok(Outgoing::Text(_)) => {}
+                Ok(Outgoing::Text { .. }) => {}
                 Err(RecvTimeoutError::Timeout) | Err(RecvTimeoutError::Disconnected) => {
                     return false
                 }

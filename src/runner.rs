@@ -261,10 +261,13 @@ fn shut_down(
         for task_id in state.cancel_all() {
             // Accepted but never started: answer it, so the broker does not wait for it.
             let error = Failure::Cancelled.body();
-            outbox.send(&RunnerMessage::TaskError {
-                task_id: &task_id,
-                error: &error,
-            });
+            outbox.send(
+                state.connection(),
+                &RunnerMessage::TaskError {
+                    task_id: &task_id,
+                    error: &error,
+                },
+            );
         }
         let answered_by = started + budget.max(STOP_ALLOWANCE);
         if !state.wait_for_no_tasks(answered_by) {

@@ -62,8 +62,12 @@ pub struct NewOffer {
 
 /// What happened to `broker:tasksettings`.
 pub enum Start {
-    /// The task was waiting; it is now running and can be cancelled through this signal.
-    Started(Arc<CancelSignal>),
+    /// The task was waiting; it is now running and can be cancelled through this signal. Its
+    /// replies belong to broker connection number `connection`.
+    Started {
+        cancel: Arc<CancelSignal>,
+        connection: u64,
+    },
     /// No such task (never accepted, or cancelled while waiting).
     Unknown,
     /// Settings had already arrived for it.
@@ -81,7 +85,7 @@ pub enum Cancel {
 }
 
 enum TaskPhase {
-    WaitingForSettings,
+    WaitingForSettings { connection: u64 },
     Running(Arc<CancelSignal>),
 }
 
@@ -91,6 +95,8 @@ struct Tables {
     offers: HashMap<String, Instant>,
     tasks: HashMap<String, TaskPhase>,
     offering: bool,
+    /// Number of the current broker connection (0 before the first).
+    connection: u64,
     /// The last registration, accepted task or finished task (for the idle shutdown).
     last_activity: Option<Instant>,
 }
@@ -129,11 +135,43 @@ impl RunnerState {
         self.tables.lock().offering = false;
     }
 
-    /// Drops expired offers and creates enough new ones that offers + tasks = max concurrency.
-    pub fn new_offers(&self, now: Instant) -> Vec<NewOffer> {
+    /// A new broker connection is up; returns its number.
+    pub fn begin_connection(&self) -> u64 {
+        let mut tables = self.tables.lock();
+        tables.connection += 1;
+        tables.connection
+    }
+
+    /// The number of the current broker connection.
+    pub fn connection(&self) -> u64 {
+        self.tables.lock().connection
+    }
+
+    /// The broker connection is gone, and with it everything the broker knew of us: open offers,
+    /// tasks waiting for settings (forgotten) and running tasks (told to stop; the broker has
+    /// already failed them). Returns how many tasks were affected.
+    pub fn connection_lost(&self) -> usize {
+        let mut tables = self.tables.lock();
+        tables.offering = false;
+        tables.offers.clear();
+        let before = tables.tasks.len();
+        tables.tasks.retain(|_, phase| match phase {
+            TaskPhase::Running(signal) => {
+                signal.fire();
+                true
+            }
+            TaskPhase::WaitingForSettings { .. } => false,
+        });
+        self.task_gone.notify_all();
+        before
+    }
+
+    /// Drops expired offers and creates enough new ones that offers + tasks = max concurrency;
+    /// returns them with the number of the connection they are for.
+    pub fn new_offers(&self, now: Instant) -> (u64, Vec<NewOffer>) {
         let mut tables = self.tables.lock();
         if !tables.offering {
-            return Vec::new();
+            return (tables.connection, Vec::new());
         }
         tables.offers.retain(|_, expiry| *expiry >= now);
         let used = tables.offers.len() + tables.tasks.len();
@@ -149,7 +187,7 @@ impl RunnerState {
             tables.offers.insert(offer.offer_id.clone(), expiry);
             created.push(offer);
         }
-        created
+        (tables.connection, created)
     }
 
     /// Handles `broker:taskofferaccept`: Ok to accept, or the rejection reason.
@@ -163,9 +201,11 @@ impl RunnerState {
             return Err(REJECT_AT_CAPACITY);
         }
         tables.offers.remove(offer_id);
-        tables
-            .tasks
-            .insert(task_id.to_owned(), TaskPhase::WaitingForSettings);
+        let connection = tables.connection;
+        tables.tasks.insert(
+            task_id.to_owned(),
+            TaskPhase::WaitingForSettings { connection },
+        );
         tables.last_activity = Some(now);
         Ok(())
     }
@@ -177,8 +217,14 @@ impl RunnerState {
             None => Start::Unknown,
             Some(TaskPhase::Running(_)) => Start::AlreadyRunning,
             Some(phase) => {
+                let TaskPhase::WaitingForSettings { connection } = *phase else {
+                    unreachable!("matched above")
+                };
                 *phase = TaskPhase::Running(signal.clone());
-                Start::Started(signal)
+                Start::Started {
+                    cancel: signal,
+                    connection,
+                }
             }
         }
     }
@@ -188,7 +234,7 @@ impl RunnerState {
         let mut tables = self.tables.lock();
         match tables.tasks.get(task_id) {
             None => Cancel::Unknown,
-            Some(TaskPhase::WaitingForSettings) => {
+            Some(TaskPhase::WaitingForSettings { .. }) => {
                 tables.tasks.remove(task_id);
                 self.task_gone.notify_all();
                 Cancel::DroppedWaiting
@@ -206,7 +252,7 @@ impl RunnerState {
         let mut tables = self.tables.lock();
         if matches!(
             tables.tasks.get(task_id),
-            Some(TaskPhase::WaitingForSettings)
+            Some(TaskPhase::WaitingForSettings { .. })
         ) {
             tables.tasks.remove(task_id);
             return true;
@@ -258,7 +304,7 @@ impl RunnerState {
                 signal.fire();
                 true
             }
-            TaskPhase::WaitingForSettings => {
+            TaskPhase::WaitingForSettings { .. } => {
                 waiting.push(task_id.clone());
                 false
             }
@@ -282,28 +328,28 @@ mod tests {
     fn offers_fill_free_slots_only() {
         let state = registered(3);
         let now = Instant::now();
-        let offers = state.new_offers(now);
+        let offers = state.new_offers(now).1;
         assert_eq!(offers.len(), 3);
         assert!(offers
             .iter()
             .all(|o| (5000..=5500).contains(&o.valid_for_ms)));
-        assert!(state.new_offers(now).is_empty());
+        assert!(state.new_offers(now).1.is_empty());
         state.accept("t1", &offers[0].offer_id, now).unwrap();
         assert!(
-            state.new_offers(now).is_empty(),
+            state.new_offers(now).1.is_empty(),
             "the task holds the offer's slot"
         );
         state.finish("t1");
-        assert_eq!(state.new_offers(now).len(), 1);
+        assert_eq!(state.new_offers(now).1.len(), 1);
     }
 
     #[test]
     fn expired_offers_are_replaced() {
         let state = registered(1);
         let now = Instant::now();
-        let first = state.new_offers(now);
+        let first = state.new_offers(now).1;
         let later = now + Duration::from_millis(5601);
-        let second = state.new_offers(later);
+        let second = state.new_offers(later).1;
         assert_eq!(second.len(), 1);
         assert_ne!(first, second);
         assert_eq!(
@@ -316,7 +362,7 @@ mod tests {
     fn unknown_or_reused_offers_are_rejected() {
         let state = registered(2);
         let now = Instant::now();
-        let offers = state.new_offers(now);
+        let offers = state.new_offers(now).1;
         assert_eq!(state.accept("t", "nope", now), Err(REJECT_OFFER_EXPIRED));
         state.accept("t1", &offers[0].offer_id, now).unwrap();
         assert_eq!(
@@ -328,11 +374,11 @@ mod tests {
     #[test]
     fn no_offers_before_registration_or_after_drain() {
         let state = RunnerState::new(2);
-        assert!(state.new_offers(Instant::now()).is_empty());
+        assert!(state.new_offers(Instant::now()).1.is_empty());
         state.set_offering(true);
-        let offers = state.new_offers(Instant::now());
+        let offers = state.new_offers(Instant::now()).1;
         state.stop_offering();
-        assert!(state.new_offers(Instant::now()).is_empty());
+        assert!(state.new_offers(Instant::now()).1.is_empty());
         // Offers already out stay acceptable after a drain.
         state
             .accept("t", &offers[0].offer_id, Instant::now())
@@ -340,16 +386,43 @@ mod tests {
     }
 
     #[test]
+    fn a_lost_connection_forgets_offers_and_waiting_tasks_and_stops_running_ones() {
+        let state = registered(3);
+        let now = Instant::now();
+        let first = state.begin_connection();
+        let offers = state.new_offers(now).1;
+        state.accept("wait", &offers[0].offer_id, now).unwrap();
+        state.accept("run", &offers[1].offer_id, now).unwrap();
+        let signal = Arc::new(CancelSignal::new().unwrap());
+        let Start::Started { connection, .. } = state.start("run", signal.clone()) else {
+            panic!("not started")
+        };
+        assert_eq!(connection, first);
+        assert_eq!(state.connection_lost(), 2);
+        assert!(signal.is_fired());
+        assert_eq!(
+            state.task_count(),
+            1,
+            "the running task keeps its slot until it ends"
+        );
+        assert!(
+            state.new_offers(now).1.is_empty(),
+            "no offers without a connection"
+        );
+        assert_eq!(state.begin_connection(), first + 1);
+    }
+
+    #[test]
     fn cancel_drops_a_waiting_task_and_signals_a_running_one() {
         let state = registered(2);
         let now = Instant::now();
-        let offers = state.new_offers(now);
+        let offers = state.new_offers(now).1;
         state.accept("wait", &offers[0].offer_id, now).unwrap();
         state.accept("run", &offers[1].offer_id, now).unwrap();
         let signal = Arc::new(CancelSignal::new().unwrap());
         assert!(matches!(
             state.start("run", signal.clone()),
-            Start::Started(_)
+            Start::Started { .. }
         ));
         assert!(matches!(
             state.start("run", Arc::new(CancelSignal::new().unwrap())),

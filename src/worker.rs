@@ -28,6 +28,8 @@ pub struct Job {
     pub task_id: String,
     pub settings: TaskSettings,
     pub cancel: Arc<CancelSignal>,
+    /// The broker connection the task came on; its replies go nowhere else.
+    pub connection: u64,
 }
 
 /// What every worker shares.
@@ -69,17 +71,19 @@ fn run_job(ctx: &WorkerContext, job: Job) {
         task_id,
         settings,
         cancel,
+        connection,
     } = job;
 
     ctx.executor
         .execute(&task_id, &settings, &cancel, |settled| {
-            reply(ctx, &task_id, &settings, started, settled)
+            reply(ctx, connection, &task_id, &settings, started, settled)
         });
 }
 
 /// Sends a finished task's prints and its one answer to the broker.
 fn reply(
     ctx: &WorkerContext,
+    connection: u64,
     task_id: &str,
     settings: &TaskSettings,
     started: Instant,
@@ -88,12 +92,15 @@ fn reply(
     // Prints go out first, on failure too (n8n's runner drops them when a task fails).
     for params in &settled.prints {
         log::debug!("[user code] {}", params.join(" "));
-        ctx.outbox.send(&RunnerMessage::Rpc {
-            call_id: &ids::new_id(),
-            task_id,
-            name: "logNodeOutput",
-            params,
-        });
+        ctx.outbox.send(
+            connection,
+            &RunnerMessage::Rpc {
+                call_id: &ids::new_id(),
+                task_id,
+                name: "logNodeOutput",
+                params,
+            },
+        );
     }
 
     let where_ = format!(
@@ -109,10 +116,13 @@ fn reply(
     ctx.metrics.task_ended(end, started.elapsed());
     match settled.result {
         Ok(result) => {
-            ctx.outbox.send(&RunnerMessage::TaskDone {
-                task_id,
-                data: TaskDoneData { result },
-            });
+            ctx.outbox.send(
+                connection,
+                &RunnerMessage::TaskDone {
+                    task_id,
+                    data: TaskDoneData { result },
+                },
+            );
             info!(
                 "Completed task {task_id} in {} ({}) {where_}",
                 format_duration(started.elapsed()),
@@ -121,10 +131,13 @@ fn reply(
         }
         Err(failure) if settings.continue_on_fail && failure.continuable() => {
             let result = continue_on_fail_result(failure.message());
-            ctx.outbox.send(&RunnerMessage::TaskDone {
-                task_id,
-                data: TaskDoneData { result: &result },
-            });
+            ctx.outbox.send(
+                connection,
+                &RunnerMessage::TaskDone {
+                    task_id,
+                    data: TaskDoneData { result: &result },
+                },
+            );
             info!(
                 "Completed task {task_id} in {} with an error output (continueOnFail): {} {where_}",
                 format_duration(started.elapsed()),
@@ -132,10 +145,13 @@ fn reply(
             );
         }
         Err(failure) => {
-            ctx.outbox.send(&RunnerMessage::TaskError {
-                task_id,
-                error: &failure.body(),
-            });
+            ctx.outbox.send(
+                connection,
+                &RunnerMessage::TaskError {
+                    task_id,
+                    error: &failure.body(),
+                },
+            );
             match failure {
                 Failure::Cancelled => info!("Cancelled task {task_id} {where_}"),
                 Failure::Syntax(message) => {

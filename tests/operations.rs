@@ -342,13 +342,13 @@ fn the_healthcheck_command_reflects_the_health_server() {
     let (_b, runner, _side) = registered_runner(&with_health(&[]));
     let port = runner.health_port().to_string();
     let probe = |port: &str| {
-        Command::new(BIN)
+        let out = Command::new(BIN)
             .arg("healthcheck")
             .env("N8N_RUNNERS_HEALTH_CHECK_SERVER_PORT", port)
             .output()
-            .unwrap()
-            .status
-            .success()
+            .unwrap();
+        eprintln!("healthcheck: {}", String::from_utf8_lossy(&out.stderr));
+        out.status.success()
     };
     assert!(probe(&port));
     let closed = std::net::TcpListener::bind("127.0.0.1:0")
