@@ -58,7 +58,8 @@ pub enum ChildOutcome {
     ForkFailed(i32),
     /// The forkserver went away before reporting the child's exit.
     ForkserverLost,
-    /// The forkserver was already gone when the child was requested; nothing ran.
+    /// The forkserver was gone before it forked a child for the request (the request may even
+    /// have been queued on a socket that a dying process still held); nothing ran.
     ForkserverUnreachable,
 }
 
@@ -423,6 +424,8 @@ impl Run<'_> {
             None => {}
         }
         match self.exit_code {
+            // Gone before it even forked: the request was never taken, nothing ran.
+            None if self.pid.is_none() => ChildOutcome::ForkserverUnreachable,
             None => ChildOutcome::ForkserverLost,
             Some(0) if self.result.complete() => ChildOutcome::Frame(self.result.body),
             Some(0) => ChildOutcome::NoResult,
