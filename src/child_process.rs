@@ -433,3 +433,58 @@ impl Run<'_> {
         }
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::fuzz_support::{iterations, Rng};
+
+    fn reader() -> ResultReader {
+        ResultReader {
+            header: [0; 4],
+            header_len: 0,
+            body: Vec::new(),
+            expected: None,
+            eof: false,
+        }
+    }
+
+    #[test]
+    fn a_frame_in_any_chunking_reads_back_whole() {
+        let mut rng = Rng::new(0x5eed_0003);
+        for _ in 0..iterations(2_000) {
+            let body: Vec<u8> = (0..rng.below(3000)).map(|_| rng.next() as u8).collect();
+            let mut frame = (body.len() as u32).to_be_bytes().to_vec();
+            frame.extend_from_slice(&body);
+            // Bytes after the frame (a misbehaving child) must not leak into it.
+            frame.extend((0..rng.below(4)).map(|_| rng.next() as u8));
+            let mut r = reader();
+            let mut announced = None;
+            let mut at = 0;
+            while at < frame.len() {
+                let end = (at + 1 + rng.below(700)).min(frame.len());
+                if let Some(len) = r.feed(&frame[at..end]) {
+                    assert!(announced.is_none(), "the length is announced once");
+                    announced = Some(len);
+                }
+                at = end;
+            }
+            assert_eq!(announced, Some(body.len()));
+            assert!(r.complete());
+            assert_eq!(r.body, body);
+        }
+    }
+
+    #[test]
+    fn garbage_never_panics_the_frame_reader() {
+        let mut rng = Rng::new(0x5eed_0004);
+        for _ in 0..iterations(2_000) {
+            let mut r = reader();
+            for _ in 0..rng.below(6) {
+                let chunk: Vec<u8> = (0..rng.below(64)).map(|_| rng.next() as u8).collect();
+                r.feed(&chunk);
+            }
+            let _ = r.complete();
+        }
+    }
+}

@@ -221,6 +221,50 @@ mod tests {
         assert!(blocked_tokens("no fields at all").is_empty());
     }
 
+    /// Our parser against CPython's own `string.Formatter().parse` on random templates: both must
+    /// agree on whether a template parses and on every field name and spec.
+    #[test]
+    fn the_parser_agrees_with_cpython_on_random_templates() {
+        use crate::fuzz_support::{iterations, mutate, Rng};
+        let seeds: [&[u8]; 5] = [
+            b"{0.__class__}",
+            b"a {x!r:>{w}} b",
+            b"{{}} {0[k]}",
+            b"{:{}{}}",
+            b"{a.b[c]!s:x}",
+        ];
+        let tokens: [&[u8]; 9] = [b"{", b"}", b"[", b"]", b"!", b":", b".", b"r", b"\xc3\xa9"];
+        let mut rng = Rng::new(0x5eed_0005);
+        let templates: Vec<String> = (0..iterations(3_000))
+            .map(|n| {
+                let bytes = mutate(&mut rng, seeds[n % seeds.len()], &tokens);
+                String::from_utf8_lossy(&bytes).into_owned()
+            })
+            .collect();
+        let script = "import json, string, sys\nf = string.Formatter()\nout = []\nfor t in json.load(sys.stdin):\n    try:\n        out.append([[n, s] for _, n, s, _ in f.parse(t) if n is not None])\n    except (ValueError, IndexError):\n        out.append(None)\njson.dump(out, sys.stdout)";
+        let python = std::env::var("N8N_RUNNERS_PYTHON").unwrap_or_else(|_| "python3".into());
+        let mut child = std::process::Command::new(python)
+            .args(["-c", script])
+            .stdin(std::process::Stdio::piped())
+            .stdout(std::process::Stdio::piped())
+            .spawn()
+            .expect("python3 runs");
+        let input = serde_json::to_vec(&templates).unwrap();
+        std::io::Write::write_all(&mut child.stdin.take().unwrap(), &input).unwrap();
+        let output = child.wait_with_output().unwrap();
+        let expected: Vec<Option<Vec<(String, String)>>> =
+            serde_json::from_slice(&output.stdout).unwrap();
+        for (template, expected) in templates.iter().zip(expected) {
+            let ours = parse(template).map(|fields| {
+                fields
+                    .into_iter()
+                    .map(|f| (f.name.to_owned(), f.spec.to_owned()))
+                    .collect::<Vec<_>>()
+            });
+            assert_eq!(ours, expected, "template {template:?}");
+        }
+    }
+
     #[test]
     fn templates_cpython_cannot_parse_are_ignored() {
         assert!(blocked_tokens("{0.__class__").is_empty());

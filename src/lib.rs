@@ -35,3 +35,6 @@ pub mod health;
 pub mod metrics;
 pub mod runner;
 pub mod secrets;
+
+#[doc(hidden)]
+pub mod fuzz_support;
