@@ -453,11 +453,11 @@ mod tests {
     fn a_frame_in_any_chunking_reads_back_whole() {
         let mut rng = Rng::new(0x5eed_0003);
         for _ in 0..iterations(2_000) {
-            let body: Vec<u8> = (0..rng.below(3000)).map(|_| rng.next() as u8).collect();
+            let body: Vec<u8> = (0..rng.below(3000)).map(|_| rng.next_u64() as u8).collect();
             let mut frame = (body.len() as u32).to_be_bytes().to_vec();
             frame.extend_from_slice(&body);
             // Bytes after the frame (a misbehaving child) must not leak into it.
-            frame.extend((0..rng.below(4)).map(|_| rng.next() as u8));
+            frame.extend((0..rng.below(4)).map(|_| rng.next_u64() as u8));
             let mut r = reader();
             let mut announced = None;
             let mut at = 0;
@@ -481,7 +481,7 @@ mod tests {
         for _ in 0..iterations(2_000) {
             let mut r = reader();
             for _ in 0..rng.below(6) {
-                let chunk: Vec<u8> = (0..rng.below(64)).map(|_| rng.next() as u8).collect();
+                let chunk: Vec<u8> = (0..rng.below(64)).map(|_| rng.next_u64() as u8).collect();
                 r.feed(&chunk);
             }
             let _ = r.complete();

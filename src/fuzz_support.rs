@@ -13,7 +13,7 @@ impl Rng {
         Rng(seed.max(1))
     }
 
-    pub fn next(&mut self) -> u64 {
+    pub fn next_u64(&mut self) -> u64 {
         self.0 ^= self.0 >> 12;
         self.0 ^= self.0 << 25;
         self.0 ^= self.0 >> 27;
@@ -22,7 +22,7 @@ impl Rng {
 
     /// Uniform-ish in `0..n` (n > 0).
     pub fn below(&mut self, n: usize) -> usize {
-        (self.next() % n as u64) as usize
+        (self.next_u64() % n as u64) as usize
     }
 }
 
@@ -48,7 +48,7 @@ pub fn mutate(rng: &mut Rng, seed: &[u8], tokens: &[&[u8]]) -> Vec<u8> {
                 let i = at.min(data.len() - 1);
                 data[i] ^= 1 << rng.below(8);
             }
-            1 => data.insert(at, rng.next() as u8),
+            1 => data.insert(at, rng.next_u64() as u8),
             2 if at < data.len() => {
                 let end = (at + 1 + rng.below(8)).min(data.len());
                 data.drain(at..end);
