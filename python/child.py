@@ -5,19 +5,32 @@ environment, capturing stderr, wrapping the user's code at the AST level, the gl
 the code sees, print capture, per-item aggregation, turning exceptions into error replies,
 serialising the reply, and writing the single length-prefixed result frame.
 
+Also owns the child-side security guards (protocol reference §10.2-§10.6): the import allowlist
+and the guarded import entry points (the user's `__import__`, `importlib.import_module`,
+`importlib.__import__`), pruning `sys.modules`, the read-only builtins mapping, the format-string
+guard with its AST rewrite, and the sealed callables through which user code reaches all of
+these. Refusals are reported with `"kind": "security"`. A task with `"validateOnly": true` is only
+parsed and compiled, so the runner can quote CPython's own syntax-error wording.
+
 The forkserver loads this source as module ``n8n_child``, calls ``prepare(config)`` once, then
-calls ``run_task(task_fd, result_fd, config)`` in each fresh child. Imports are limited to modules
-the forkserver has already loaded, so a task pays for none of them.
+calls ``run_task(task_fd, result_fd, config)`` in each fresh child. Everything that depends only
+on the configuration (allowlists, guard objects, the builtins mapping) is built by prepare(), so
+children inherit it; a child only installs the process-wide guards and prunes its modules.
+Imports are limited to modules the forkserver loads anyway, so a task pays for none of them.
 """
 
+import _string
 import ast
 import builtins
+import importlib
 import io
 import json
 import linecache
 import os
+import re
 import struct
 import sys
+import time
 import traceback
 
 OUTPUT_NAME = "__n8n_internal_user_output__"
@@ -27,6 +40,7 @@ TYPE_PARAMS = {"type_params": []} if "type_params" in ast.FunctionDef._fields el
 PARSE_FILENAME = "<unknown>"
 ALL_ITEMS_FILENAME = "<all_items_task_execution>"
 PER_ITEM_FILENAME = "<per_item_task_execution>"
+USER_FILENAMES = frozenset((ALL_ITEMS_FILENAME, PER_ITEM_FILENAME))
 PER_ITEM_MODE = "runOnceForEachItem"
 
 MAX_PRINT_ENTRIES = 100
@@ -37,8 +51,60 @@ SMALL_FRAME = 1 << 16
 NAN_ERROR_PREFIX = "Out of range float values"
 INFINITY = float("inf")
 
+SAFE_FORMAT_NAME = "__n8n_internal_safe_format__"
+# The four from §10.6, plus string.Formatter._vformat, which formats a template just as well.
+GUARDED_FORMAT_METHODS = frozenset(("format", "format_map", "vformat", "get_field", "_vformat"))
+IMPORT_VIOLATION = "Security violation detected"
+FORMAT_VIOLATION = "Security violations detected"
+FORMAT_DESCRIPTION = (
+    "String pattern accessing '{}' is disallowed, because it can be used to bypass security "
+    "restrictions."
+)
+FIELD_ATTRIBUTE = re.compile(r"\.(\w+)")
+FIELD_SUBSCRIPT = re.compile(r"\[(['\"]?)(\w+)\1\]")
+MAX_CACHED_TEMPLATES = 256
+
+# Modules left in sys.modules whatever the allowlists say (§10.2 step 2). Being loaded does not
+# make a module importable: every import from user code is checked against the allowlists.
+ALWAYS_LOADED = frozenset((
+    "builtins", "__main__", "sys", "traceback", "linecache", "importlib", "importlib.machinery",
+))
+# Private modules that the implementation of an allowed stdlib module needs. Some are imported
+# by C code through the *calling frame's* __import__, which is the user's guarded one when user
+# code calls the C function directly: datetime.strptime and time.strptime import _strptime,
+# datetime's strftime/astimezone/timestamp import time, and 3.13's Decimal.__format__ imports
+# _pydecimal for some specs. Such an import is allowed when it comes through that C-level path
+# (see ImportGuard.is_native_helper_import) and the owner is allowed; the user's own
+# `import _strptime` is still checked like any other. The rest are imported by the owner's
+# Python code (which never meets the guard); listing them keeps them loaded when the owner is
+# allowed, so children do not re-import them.
+IMPLICIT_HELPERS = {
+    "datetime": ("_datetime", "_pydatetime", "_strptime", "time"),
+    "time": ("_strptime",),
+    "decimal": ("_decimal", "_pydecimal"),
+    "json": ("_json",),
+    "re": ("_sre", "sre_compile", "sre_parse", "sre_constants"),
+    "random": ("_random", "_sha512", "_sha2"),
+    "collections": ("_collections", "_collections_abc"),
+    "string": ("_string",),
+}
+# Importer objects the builtins module carries as attributes: __loader__ imports any builtin
+# module (posix included) without meeting the guard, so user code never gets them.
+IMPORTER_ENTRIES = frozenset(("__loader__", "__spec__"))
+MAPPING_METHODS = ("keys", "values", "items", "get")
+
+ModuleType = type(sys)
+FunctionType = type(lambda: None)
+# Captured at load time in the forkserver, before any child replaces the importlib ones.
+ORIGINAL_IMPORT = builtins.__import__
+ORIGINAL_IMPORTLIB_IMPORT = importlib.__import__
+ORIGINAL_IMPORT_MODULE = importlib.import_module
+
+# Set by prepare(): what a MemoryError means under the runner's memory limit.
+_memory_limit_message = None
+
 # Filled in by prepare() inside the forkserver, so children inherit it instead of rebuilding it.
-_prepared_builtins = None
+_prepared = None
 
 
 # ---------------------------------------------------------------------------------------------
@@ -47,42 +113,111 @@ _prepared_builtins = None
 
 def prepare(config):
     """Does the per-configuration work once, before the forkserver starts forking."""
-    global _prepared_builtins
-    _prepared_builtins = make_builtins(config)
+    global _prepared, _memory_limit_message
+    _prepared = Prepared(config)
+    _memory_limit_message = (config.get("limits") or {}).get("memory_message")
+    preload_helpers(_prepared.policy)
     if config.get("block_env"):
         # Cleared here too, so each child's own clear (kept as the guarantee) has nothing to do.
         os.environ.clear()
-    warm_up(config)
+    warm_up(_prepared)
+    _prepared.settle_modules()
 
 
-def make_builtins(config):
-    """The builtins mapping user code runs with: the interpreter's builtins minus the deny list.
+class Prepared:
+    """Everything about the guards that depends only on the configuration."""
 
-    This is the seam for the read-only mapping and the guarded __import__ (later issue).
-    """
-    denied = set(config.get("builtins_deny") or ())
-    return {name: value for name, value in vars(builtins).items() if name not in denied}
+    def __init__(self, config):
+        self.policy = ImportPolicy(
+            string_list(config, "stdlib_allow"),
+            string_list(config, "external_allow"),
+            config.get("allow_transitive_imports") is True,
+        )
+        blocked = (string_list(config, "blocked_names", required=True)
+                   + string_list(config, "blocked_attributes", required=True))
+        guard = ImportGuard(self.policy)
+        self.import_guard = seal(guard.builtin_import, "<built-in function __import__>")
+        self.importlib_import_guard = seal(guard.importlib_import,
+                                           "<built-in function __import__>")
+        self.import_module_guard = seal(guard.import_module, "<built-in function import_module>")
+        self.format_guard = seal(FormatGuard(TemplateScanner(blocked)).call,
+                                 "<built-in function format>")
+        denied = frozenset(string_list(config, "builtins_deny"))
+        self.builtins = make_builtins(denied, self.import_guard)
+        self.kept_modules = None
+        self.module_refs = ()
+
+    def settle_modules(self):
+        """Prunes the forkserver's own sys.modules once, so children inherit the result.
+
+        Dropping modules in each child instead would write to a page of every dropped module
+        object (copy-on-write faults, ~0.5 ms a task). The forkserver keeps working: its code
+        and the modules it uses hold their modules by reference. A module it loads later (its
+        own lazy imports) is not in kept_modules, so each child still drops that one. The
+        references keep every dropped module alive, so nothing is freed.
+        """
+        self.kept_modules = self.modules_to_keep()
+        self.module_refs = tuple(sys.modules.values())
+        prune_modules(self.kept_modules)
+
+    def modules_to_keep(self):
+        if self.kept_modules is not None:
+            return self.kept_modules
+        return frozenset(
+            name for name in sys.modules
+            if name in ALWAYS_LOADED or self.policy.keeps_loaded(name)
+        )
 
 
-def warm_up(config):
+def string_list(config, key, required=False):
+    value = config.get(key)
+    if value is None:
+        if required:
+            # The blocked lists come from Rust, the single source of truth; without them the
+            # format guard would let everything through.
+            raise ValueError(f"configuration lacks {key}")
+        return ()
+    if not isinstance(value, list) or not all(isinstance(item, str) for item in value):
+        raise ValueError(f"configuration key {key} must be a list of strings")
+    return tuple(value)
+
+
+def preload_helpers(policy):
+    """Imports the implicit helpers of allowed modules once, so no child pays for them."""
+    for name in sorted(policy.helpers):
+        try:
+            __import__(name)
+        except ImportError:
+            pass  # not every helper exists on every Python version
+    if "_strptime" in policy.helpers:
+        # Fills _strptime's locale caches as well.
+        time.strptime("2000", "%Y")
+
+
+def warm_up(prepared):
     """Runs the success and the error paths once so lazy imports and caches are already
     filled in the forkserver and every child inherits them warm."""
-    sample = "print('x', 1, [2])\nreturn [{'json': {'a': _items}}]"
+    # The lone surrogate warms the UTF-16 codec that repairs it; '{}'.format the format guard.
+    sample = (
+        "print('x', 1, [2], 'a\\ud800')\n"
+        "return [{'json': {'a': _items, 'b': '{}'.format(1)}}]"
+    )
     broken = "x = {}\nreturn x['missing']"
     for code in (sample, broken):
         task = {"code": code, "nodeMode": "runOnceForAllItems", "items": [], "query": None}
-        encode_reply(*execute(task, builtins_for(config), io.StringIO()))
+        encode_reply(*execute(task, prepared, io.StringIO()))
     task = {"code": "return _item", "nodeMode": PER_ITEM_MODE, "items": [{"json": {}}]}
-    encode_reply(*execute(task, builtins_for(config), io.StringIO()))
-    encode_reply(*execute({"code": "x = ("}, builtins_for(config), io.StringIO()))
+    encode_reply(*execute(task, prepared, io.StringIO()))
+    encode_reply(*execute({"code": "x = ("}, prepared, io.StringIO()))
+    encode_reply(*validate({"code": "x = 1"}, io.StringIO()))
     for filename in (ALL_ITEMS_FILENAME, PER_ITEM_FILENAME):
         linecache.cache.pop(filename, None)
 
 
-def builtins_for(config):
-    if _prepared_builtins is not None:
-        return _prepared_builtins
-    return make_builtins(config)
+def prepared_for(config):
+    if _prepared is not None:
+        return _prepared
+    return Prepared(config)
 
 
 # ---------------------------------------------------------------------------------------------
@@ -99,7 +234,12 @@ def run_task(task_fd, result_fd, config):
         os.environ.clear()
     captured = io.StringIO()
     sys.stderr = captured
-    reply, context = execute(task, builtins_for(config), captured)
+    if task.get("validateOnly") is True:
+        reply, context = validate(task, captured)
+    else:
+        prepared = prepared_for(config)
+        install_process_guards(prepared)
+        reply, context = execute(task, prepared, captured)
     write_frame(result_fd, encode_reply(reply, context))
 
 
@@ -109,11 +249,32 @@ def read_all(fd):
         return pipe.readall()
 
 
+def install_process_guards(prepared):
+    """The per-child part of the guards: state of the process, not of the configuration."""
+    importlib.import_module = prepared.import_module_guard
+    importlib.__import__ = prepared.importlib_import_guard
+    prune_modules(prepared.modules_to_keep())
+    # The forkserver's own namespace is __main__; an empty module keeps the entry that some
+    # library code expects without exposing the forkserver's state.
+    sys.modules["__main__"] = ModuleType("__main__")
+
+
+def prune_modules(kept):
+    """Drops every module user code may not import from sys.modules (§10.2 step 2).
+
+    This module and everything else the child needs keep working: they hold their modules
+    in their own globals, not through sys.modules.
+    """
+    modules = sys.modules
+    for name in modules.keys() - kept:
+        del modules[name]
+
+
 # ---------------------------------------------------------------------------------------------
 # Running user code
 
 
-def execute(task, builtins_dict, captured):
+def execute(task, prepared, captured):
     """Runs a task. Returns the reply dict (not yet serialised) and the context needed to
     describe a failure that only shows up when the result is serialised."""
     recorder = PrintRecorder()
@@ -123,25 +284,20 @@ def execute(task, builtins_dict, captured):
     if code is None:
         code = ""
     context = (filename, code, captured)
-    try:
-        compiled = compile_user_code(code, filename)
-    except SyntaxError as exc:
-        return error_reply(syntax_error(exc, code, captured), recorder.entries()), context
-    except ValueError as exc:
-        # 3.10 reports NUL bytes in source as ValueError; 3.11+ as a SyntaxError without a line.
-        if "null bytes" in str(exc):
-            error = syntax_error(SyntaxError(str(exc)), code, captured)
-        else:
-            error = runtime_error(exc, context)
+    compiled, error = compile_task(code, filename, context, guard_formats=True)
+    if error is not None:
         return error_reply(error, recorder.entries()), context
-    except BaseException as exc:
-        return error_reply(runtime_error(exc, context), recorder.entries()), context
 
+    scope = {
+        "__builtins__": prepared.builtins,
+        "print": seal(recorder.record, "<built-in function print>"),
+        SAFE_FORMAT_NAME: prepared.format_guard,
+    }
     try:
         if per_item:
-            result = run_per_item(compiled, task.get("items"), builtins_dict, recorder)
+            result = run_per_item(compiled, task.get("items"), scope)
         else:
-            result = run_all_items(compiled, task, builtins_dict, recorder)
+            result = run_all_items(compiled, task, scope)
     except SystemExit as exc:
         return error_reply(exit_error(exc, context), recorder.entries()), context
     except BaseException as exc:
@@ -150,22 +306,47 @@ def execute(task, builtins_dict, captured):
     return reply, context
 
 
-def run_all_items(compiled, task, builtins_dict, recorder):
-    scope = {
-        "__builtins__": builtins_dict,
-        "_items": task.get("items"),
-        "_query": task.get("query"),
-        "print": recorder,
-    }
+def validate(task, captured):
+    """A validate-only request: parse and compile the wrapped code, run nothing."""
+    code = task.get("code")
+    if code is None:
+        code = ""
+    context = (ALL_ITEMS_FILENAME, code, captured)
+    _, error = compile_task(code, ALL_ITEMS_FILENAME, context, guard_formats=False)
+    if error is not None:
+        return error_reply(error, []), context
+    return {"status": "ok", "result": None, "print_args": []}, context
+
+
+def compile_task(code, filename, context, guard_formats):
+    """Returns (compiled wrapper, None), or (None, the error dict saying why it failed)."""
+    try:
+        return compile_user_code(code, filename, guard_formats), None
+    except SyntaxError as exc:
+        return None, syntax_error(exc, code, context[2])
+    except ValueError as exc:
+        # 3.10 reports NUL bytes in source as ValueError; 3.11+ as a SyntaxError without a line.
+        if "null bytes" in str(exc):
+            return None, syntax_error(SyntaxError(str(exc)), code, context[2])
+        return None, runtime_error(exc, context)
+    except BaseException as exc:
+        return None, runtime_error(exc, context)
+
+
+def run_all_items(compiled, task, base_scope):
+    scope = dict(base_scope)
+    scope["_items"] = task.get("items")
+    scope["_query"] = task.get("query")
     exec(compiled, scope)
     return scope.get(OUTPUT_NAME)
 
 
-def run_per_item(compiled, items, builtins_dict, recorder):
+def run_per_item(compiled, items, base_scope):
     results = []
     for index, item in enumerate(items or ()):
         # A fresh dict per item: nothing the code stores carries over to the next item.
-        scope = {"__builtins__": builtins_dict, "_item": item, "print": recorder}
+        scope = dict(base_scope)
+        scope["_item"] = item
         exec(compiled, scope)
         value = scope.get(OUTPUT_NAME)
         if value is not None:
@@ -193,13 +374,15 @@ def paired_entry(index, value):
 # Wrapping the user's code
 
 
-def compile_user_code(code, filename):
+def compile_user_code(code, filename, guard_formats=True):
     """Parses the user's code and puts it inside a function at the AST level.
 
     Working on the tree (not on re-indented text) keeps multi-line string literals intact and
     every user statement on its own line number, so tracebacks point at the user's lines.
     """
     user_module = ast.parse(code, filename=PARSE_FILENAME)
+    if guard_formats:
+        FormatCallRewriter().visit(user_module)
     futures, body = split_future_imports(user_module.body)
     module = ast.Module(body=futures + wrapper_statements(body), type_ignores=[])
     return compile(module, filename, "exec", dont_inherit=True)
@@ -257,12 +440,733 @@ def is_future_import(node):
     return isinstance(node, ast.ImportFrom) and node.module == "__future__"
 
 
+class FormatCallRewriter(ast.NodeTransformer):
+    """Turns `<receiver>.<format method>(args)` into
+    `__n8n_internal_safe_format__('<method>', <receiver>, args)` (§10.6).
+
+    The new nodes take the positions of the ones they replace, so line numbers (and 3.11+
+    caret ranges) in tracebacks stay the user's. The rewritten calls find the guard by name,
+    so code that binds that name anywhere (which would put its own function in the guard's
+    place) is refused here, whatever the static check did.
+    """
+
+    def visit_Call(self, node):
+        self.generic_visit(node)
+        callee = node.func
+        if not isinstance(callee, ast.Attribute) or callee.attr not in GUARDED_FORMAT_METHODS:
+            return node
+        guard = ast.copy_location(ast.Name(id=SAFE_FORMAT_NAME, ctx=ast.Load()), callee)
+        method = ast.copy_location(ast.Constant(value=callee.attr, kind=None), callee)
+        call = ast.Call(func=guard, args=[method, callee.value, *node.args],
+                        keywords=node.keywords)
+        return ast.copy_location(call, node)
+
+    def visit_Name(self, node):
+        if not isinstance(node.ctx, ast.Load):
+            refuse_guard_binding(node.id, node)
+        return node
+
+    def visit_arg(self, node):
+        refuse_guard_binding(node.arg, node)
+        return self.generic_visit(node)
+
+    def visit_alias(self, node):
+        refuse_guard_binding(node.asname or node.name.partition(".")[0], node)
+        return node
+
+    def visit_FunctionDef(self, node):
+        refuse_guard_binding(node.name, node)
+        return self.generic_visit(node)
+
+    visit_AsyncFunctionDef = visit_ClassDef = visit_FunctionDef
+
+    def visit_ExceptHandler(self, node):
+        refuse_guard_binding(node.name, node)
+        return self.generic_visit(node)
+
+    def visit_Global(self, node):
+        for name in node.names:
+            refuse_guard_binding(name, node)
+        return node
+
+    visit_Nonlocal = visit_Global
+
+    def visit_MatchAs(self, node):
+        refuse_guard_binding(node.name, node)
+        return self.generic_visit(node)
+
+    visit_MatchStar = visit_MatchAs
+
+    def visit_MatchMapping(self, node):
+        refuse_guard_binding(node.rest, node)
+        return self.generic_visit(node)
+
+
+def refuse_guard_binding(name, node):
+    if name == SAFE_FORMAT_NAME:
+        raise security_violation(FORMAT_VIOLATION, (
+            f"Line {node.lineno}: Access to name '{SAFE_FORMAT_NAME}' is disallowed, because "
+            "it can be used to bypass security restrictions."
+        ))
+
+
+# ---------------------------------------------------------------------------------------------
+# Sealed callables
+#
+# User code reaches `print`, `__import__`, the importlib entry points and the format guard as
+# instances of one class that shows nothing: every attribute read raises the AttributeError a
+# builtin function would give for a missing attribute, writes and deletes are refused, and
+# repr() gives a builtin's text. Calling one forwards to a child-side callable looked up in
+# _sealed_targets; the sealed object holds no reference to it.
+#
+# The class's methods (the sandbox_* functions below) are re-created against a namespace of
+# their own (see build_sandbox): their __globals__ hold only each other and the registries,
+# and their builtins only the exception classes they raise or catch; no eval, open, getattr,
+# __import__, module or config. Reaching a child-side callable therefore takes two attributes
+# on the static BLOCKED_ATTRIBUTES list (the object's __class__, then a method's __globals__),
+# and this module a third (the callable's __self__ or __func__), or else gc/inspect.
+#
+# Exceptions leave a sealed call with their traceback, __context__ and __cause__ cleared and
+# re-raised from sandbox_call itself, so no frame of this module (whose f_globals would give
+# everything away) is reachable from what user code catches. The one frame left is
+# sandbox_call's, whose locals are the call's arguments and the exception.
+
+
+_sealed_targets = {}
+_sealed_texts = {}
+_mapping_methods = {}
+
+
+def sandbox_call(self, *args, **kwargs):
+    try:
+        return _sealed_targets[self](*args, **kwargs)
+    except BaseException as error:
+        failure = error
+    # Inline rather than a helper: a call here could itself fail (recursion limit) and leave
+    # `failure`, traceback and all, in this frame's locals.
+    failure.__traceback__ = None
+    failure.__context__ = None
+    failure.__cause__ = None
+    raise failure
+
+
+def sandbox_repr(self):
+    return _sealed_texts[self]
+
+
+def sandbox_no_attribute(self, name, *value):
+    raise AttributeError(f"'builtin_function_or_method' object has no attribute '{name}'")
+
+
+def sandbox_no_pickle(self, *args):
+    raise TypeError("cannot pickle 'builtin_function_or_method' object")
+
+
+def sandbox_mapping_attribute(self, name):
+    method = _mapping_methods[self].get(name)
+    if method is not None:
+        return method
+    if name in self:
+        return self[name]
+    raise AttributeError(f"module 'builtins' has no attribute '{name}'")
+
+
+def sandbox_mapping_no_attribute_change(self, name, *value):
+    raise AttributeError(f"the builtins mapping is read-only: cannot change '{name}'")
+
+
+def sandbox_mapping_no_item_change(self, key, *value):
+    raise TypeError("the builtins mapping is read-only")
+
+
+def sandbox_mapping_repr(self):
+    return "<module 'builtins' (built-in)>"
+
+
+def sandbox_mapping_dir(self):
+    return [*self]
+
+
+def sandbox_mapping_no_pickle(self, *args):
+    raise TypeError("cannot pickle 'module' object")
+
+
+SANDBOX_FUNCTIONS = (
+    sandbox_call, sandbox_repr, sandbox_no_attribute, sandbox_no_pickle,
+    sandbox_mapping_attribute, sandbox_mapping_no_attribute_change,
+    sandbox_mapping_no_item_change, sandbox_mapping_repr, sandbox_mapping_dir,
+    sandbox_mapping_no_pickle,
+)
+
+
+def build_sandbox():
+    """The namespace the sandbox_* functions run in, holding re-created copies of them."""
+    namespace = {
+        "__name__": "builtins",
+        # Functions read their builtins from here when created; only what they raise/catch.
+        "__builtins__": {
+            "AttributeError": AttributeError,
+            "BaseException": BaseException,
+            "TypeError": TypeError,
+        },
+        "_sealed_targets": _sealed_targets,
+        "_sealed_texts": _sealed_texts,
+        "_mapping_methods": _mapping_methods,
+    }
+    for function in SANDBOX_FUNCTIONS:
+        namespace[function.__name__] = FunctionType(function.__code__, namespace,
+                                                    function.__name__)
+    return namespace
+
+
+_SANDBOX = build_sandbox()
+
+
+def make_sealed_type():
+    sandbox = _SANDBOX
+    body = {
+        "__slots__": (),
+        "__module__": "builtins",
+        "__doc__": None,
+        "__call__": sandbox["sandbox_call"],
+        "__repr__": sandbox["sandbox_repr"],
+        "__getattribute__": sandbox["sandbox_no_attribute"],
+        "__setattr__": sandbox["sandbox_no_attribute"],
+        "__delattr__": sandbox["sandbox_no_attribute"],
+        "__reduce__": sandbox["sandbox_no_pickle"],
+        "__reduce_ex__": sandbox["sandbox_no_pickle"],
+    }
+    return type("builtin_function_or_method", (), body)
+
+
+SealedCallable = make_sealed_type()
+
+
+def seal(target, text):
+    """A sealed callable forwarding to target; repr() gives text."""
+    sealed = SealedCallable()
+    _sealed_targets[sealed] = target
+    _sealed_texts[sealed] = text
+    return sealed
+
+
+# ---------------------------------------------------------------------------------------------
+# The builtins user code sees
+
+
+def make_builtins(denied, import_guard):
+    """The interpreter's builtins minus the deny list, with the guarded __import__ (§10.5)."""
+    names = {
+        name: value
+        for name, value in vars(builtins).items()
+        if name not in denied and name not in IMPORTER_ENTRIES
+    }
+    names["__import__"] = import_guard
+    return read_only_builtins(names)
+
+
+def read_only_builtins(names):
+    """A read-only mapping over names, usable as a globals dict's __builtins__.
+
+    It is a module (of a sealed subclass), not a dict: CPython 3.10-3.12 only accept a dict
+    as a frame's builtins for `import` statements, and takes a module's __dict__ for that.
+    User code gets the module, whose class answers item access, `in`, len(), iteration,
+    keys/values/items/get and attribute access for the names, and refuses every change; the
+    frames get the plain dict behind it, which also keeps builtin lookups on the fast path.
+    """
+    mapping_type = type("module", (ModuleType,), {"__slots__": (), "__module__": "builtins"})
+    mapping = mapping_type("builtins")
+    storage = vars(mapping)
+    storage.clear()
+    storage.update(names)
+    # Bound methods of the dict as class attributes: CPython calls them without a self, so
+    # lookups stay in C.
+    for slot in ("__getitem__", "__contains__", "__iter__", "__len__"):
+        setattr(mapping_type, slot, getattr(storage, slot))
+    _mapping_methods[mapping] = {name: getattr(storage, name) for name in MAPPING_METHODS}
+    sandbox = _SANDBOX
+    overrides = {
+        "__getattribute__": "sandbox_mapping_attribute",
+        "__setattr__": "sandbox_mapping_no_attribute_change",
+        "__delattr__": "sandbox_mapping_no_attribute_change",
+        "__setitem__": "sandbox_mapping_no_item_change",
+        "__delitem__": "sandbox_mapping_no_item_change",
+        "__repr__": "sandbox_mapping_repr",
+        "__dir__": "sandbox_mapping_dir",
+        "__reduce__": "sandbox_mapping_no_pickle",
+        "__reduce_ex__": "sandbox_mapping_no_pickle",
+    }
+    for slot, function in overrides.items():
+        setattr(mapping_type, slot, sandbox[function])
+    return mapping
+
+
+# ---------------------------------------------------------------------------------------------
+# Import allowlists
+
+
+class SecurityViolationError(Exception):
+    """A guard's refusal; reported with kind "security". No methods of its own, so nothing
+    of this module hangs off an instance user code may catch."""
+
+
+def security_violation(message, description):
+    error = SecurityViolationError(message)
+    error.description = description
+    return error
+
+
+def is_stdlib(name):
+    return name.partition(".")[0] in sys.stdlib_module_names
+
+
+class Allowlist:
+    """One category's entries (stdlib or external). An entry allows that module and every
+    module below it; a dotted entry (`os.path`) does not allow its parents."""
+
+    def __init__(self, entries):
+        self.entries = tuple(sorted(set(entries)))
+        self.everything = "*" in self.entries
+        self.exact = frozenset(self.entries)
+        self.prefixes = tuple(entry + "." for entry in self.entries)
+        self.text = ", ".join(self.entries) if self.entries else "none"
+
+    def allows(self, name):
+        return self.everything or name in self.exact or name.startswith(self.prefixes)
+
+
+class ImportPolicy:
+    """The allowlists (§9.1) as the runtime guards apply them."""
+
+    def __init__(self, stdlib_allow, external_allow, allow_transitive):
+        self.stdlib = Allowlist(stdlib_allow)
+        self.external = Allowlist(external_allow)
+        self.allow_transitive = allow_transitive
+        self.helpers = frozenset(
+            helper
+            for owner, helpers in IMPLICIT_HELPERS.items()
+            if self.allows(owner)
+            for helper in helpers
+        )
+
+    def allows(self, name):
+        allowlist = self.stdlib if is_stdlib(name) else self.external
+        return allowlist.allows(name)
+
+    def refusal(self, name):
+        """The allowlist message for name, or None when it may be imported."""
+        if self.allows(name):
+            return None
+        if is_stdlib(name):
+            return (f"Import of standard library module '{name}' is disallowed. "
+                    f"Allowed stdlib modules: {self.stdlib.text}")
+        return (f"Import of external package '{name}' is disallowed. "
+                f"Allowed external packages: {self.external.text}")
+
+    def check(self, target, fromlist=()):
+        """Raises the refusal for importing target (with `from target import fromlist`).
+
+        `from pkg import a, b` is also fine when pkg itself is not allowed but pkg.a and
+        pkg.b are: the names are all the user gets (see ImportGuard.visible_part).
+        """
+        refusal = self.refusal(target)
+        if refusal is None:
+            return
+        if fromlist and "*" not in fromlist and all(
+            self.allows(f"{target}.{name}") for name in fromlist
+        ):
+            return
+        raise security_violation(IMPORT_VIOLATION, refusal)
+
+    def keeps_loaded(self, name):
+        """Whether a loaded module stays in sys.modules in a child (§10.2 step 2)."""
+        if name == __name__:
+            return False  # this module: its globals are everything the guards protect
+        return self.allows(name) or name in self.helpers
+
+
+# ---------------------------------------------------------------------------------------------
+# Import guard
+
+
+class ImportGuard:
+    """The checked import entry points (§10.5): the __import__ in the user's builtins and the
+    process-wide importlib.__import__ and importlib.import_module.
+
+    A request is reduced to plain values, the absolute name it imports is checked, and the
+    original entry point is then called with exactly those plain values, so nothing user code
+    controls (str subclasses, __spec__ objects) can make it import something else.
+    """
+
+    def __init__(self, policy):
+        self.policy = policy
+
+    def builtin_import(self, name, globals=None, locals=None, fromlist=(), level=0):
+        # Always checked: only user code (and C code it calls) has these builtins.
+        caller = calling_frame()
+        if self.is_native_helper_import(caller, name, globals, locals, fromlist, level):
+            return ORIGINAL_IMPORT(name, globals, locals, fromlist, level)
+        return self.checked_import(ORIGINAL_IMPORT, name, globals, fromlist, level)
+
+    def importlib_import(self, name, globals=None, locals=None, fromlist=(), level=0):
+        if self.trusts(calling_frame()):
+            return ORIGINAL_IMPORTLIB_IMPORT(name, globals, locals, fromlist, level)
+        return self.checked_import(ORIGINAL_IMPORTLIB_IMPORT, name, globals, fromlist, level)
+
+    def import_module(self, name, package=None):
+        if self.trusts(calling_frame()):
+            return ORIGINAL_IMPORT_MODULE(name, package)
+        name = plain_str(name, "module name")
+        level = len(name) - len(name.lstrip("."))
+        if not level:
+            self.policy.check(name)
+            return ORIGINAL_IMPORT_MODULE(name)
+        anchor = plain_str(package, "package") if isinstance(package, str) and package else None
+        base, _ = relative_base(anchor, level)
+        rest = name[level:]
+        target = name if base is None else (f"{base}.{rest}" if rest else base)
+        self.policy.check(target)
+        if base is None:
+            # Unresolvable yet allowed (external "*"): let importlib raise its own error.
+            return ORIGINAL_IMPORT_MODULE(name, anchor)
+        return ORIGINAL_IMPORT_MODULE(target)
+
+    def trusts(self, caller):
+        """Whether an importlib call skips the allowlists: only with transitive imports on,
+        and only when the immediate caller is library code, not the user's (§17)."""
+        return (
+            self.policy.allow_transitive
+            and caller is not None
+            and caller.f_code.co_filename not in USER_FILENAMES
+        )
+
+    def is_native_helper_import(self, caller, name, importer_globals, locals, fromlist, level):
+        """Whether this is C code importing an implicit helper of an allowed module.
+
+        PyImport_Import (used by C code such as datetime.strptime) calls the calling frame's
+        __import__ as (name, frame globals, frame globals, [], 0). An import statement passes
+        None or a tuple as fromlist, and an explicit call cannot pass the frame's own globals
+        dict, which user code has no way to reach.
+        """
+        return (
+            type(name) is str
+            and name in self.policy.helpers
+            and type(level) is int
+            and level == 0
+            and type(fromlist) is list
+            and not fromlist
+            and caller is not None
+            and importer_globals is caller.f_globals
+            and locals is importer_globals
+        )
+
+    def checked_import(self, original, name, importer_globals, fromlist, level):
+        request = ImportRequest(name, importer_globals, fromlist, level)
+        self.policy.check(request.target, request.fromlist)
+        if request.problem is not None:
+            # A relative import without a usable anchor that the allowlist still let through
+            # (external "*"): fail as CPython would, rather than let it guess an anchor.
+            raise ImportError(request.problem)
+        module = original(request.name, request.importer_globals(), None, request.fromlist,
+                          request.level)
+        return self.visible_part(module, request)
+
+    def visible_part(self, module, request):
+        """What the import hands back, cut down to what the allowlist allows.
+
+        `import os.path` returns `os` and `from os import path` returns `os` as well; with
+        only `os.path` allowed, user code gets a stand-in module carrying just the allowed
+        part instead of the real `os`.
+        """
+        returned = request.returned_name()
+        if self.policy.allows(returned):
+            return module
+        if request.fromlist:
+            return partial_module(module, returned, request.fromlist)
+        return module_path_stub(module, returned, request.target, self.policy)
+
+
+def calling_frame():
+    """The frame that called the sealed guard, or None for a call from a bare C thread.
+
+    Frames: this function, the guard's method, sandbox_call, then the caller.
+    """
+    try:
+        return sys._getframe(3)
+    except ValueError:
+        return None
+
+
+class ImportRequest:
+    """An __import__ call reduced to plain values, with the absolute name it imports."""
+
+    __slots__ = ("name", "level", "fromlist", "anchor", "target", "problem")
+
+    def __init__(self, name, importer_globals, fromlist, level):
+        self.name = plain_str(name, "module name")
+        self.level = plain_level(level)
+        self.fromlist = plain_fromlist(fromlist)
+        self.anchor = None
+        self.problem = None
+        self.target = self.name
+        if self.level:
+            self.resolve(package_of(importer_globals))
+
+    def resolve(self, package):
+        base, self.problem = relative_base(package, self.level)
+        if base is None:
+            # Checked as written: its top-level name is "", which counts as external.
+            self.target = "." * self.level + self.name
+            return
+        self.anchor = package
+        self.target = f"{base}.{self.name}" if self.name else base
+
+    def importer_globals(self):
+        # The only thing __import__ reads from globals is the anchor of a relative import.
+        return {"__package__": self.anchor} if self.level else None
+
+    def returned_name(self):
+        """The module __import__ returns: the target itself with a fromlist, else the first
+        component of the name as written (relative to the anchor)."""
+        if self.fromlist or (self.level and not self.name):
+            return self.target
+        first = self.name.partition(".")[0]
+        if not self.level:
+            return first
+        return self.target[: len(self.target) - len(self.name) + len(first)]
+
+
+def plain_str(value, what):
+    if not isinstance(value, str):
+        raise TypeError(f"{what} must be str, not {type(value).__name__}")
+    # A plain copy: a str subclass's own methods never run inside the import machinery.
+    return str.__str__(value)
+
+
+def plain_level(level):
+    if not isinstance(level, int):
+        raise TypeError(f"level must be an integer, not {type(level).__name__}")
+    level = int.__int__(level)
+    if level < 0:
+        raise ValueError("level must be >= 0")
+    return level
+
+
+def plain_fromlist(fromlist):
+    if fromlist is None:
+        return ()
+    names = []
+    for item in fromlist:
+        if not isinstance(item, str):
+            raise TypeError(f"Item in ``from list`` must be str, not {type(item).__name__}")
+        names.append(str.__str__(item))
+    return tuple(names)
+
+
+def package_of(importer_globals):
+    """The relative-import anchor: globals['__package__'] when it is a non-empty str.
+
+    CPython would fall back to __spec__.parent or __name__; those are left out on purpose,
+    so an anchor is never read from an object user code could have made up.
+    """
+    if type(importer_globals) is not dict:
+        return None
+    package = importer_globals.get("__package__")
+    if isinstance(package, str) and package:
+        return str.__str__(package)
+    return None
+
+
+def relative_base(package, level):
+    """(base package, None) for a relative import `level` dots up from package, or
+    (None, CPython's message) when it cannot be resolved."""
+    if package is None:
+        return None, "attempted relative import with no known parent package"
+    bits = package.rsplit(".", level - 1)
+    if len(bits) < level:
+        return None, "attempted relative import beyond top-level package"
+    return bits[0], None
+
+
+def partial_module(module, name, fromlist):
+    """A stand-in for module carrying only the names imported from it."""
+    stand_in = ModuleType(name)
+    for attribute in fromlist:
+        try:
+            value = getattr(module, attribute)
+        except AttributeError:
+            continue  # the import statement reports the missing name itself
+        setattr(stand_in, attribute, value)
+    return stand_in
+
+
+def module_path_stub(top, returned, target, policy):
+    """Stand-ins for the refused packages on the way from `returned` down to the allowed
+    target; the first allowed module on that path is the real one."""
+    stub = ModuleType(returned)
+    outer, real, path = stub, top, returned
+    for part in target[len(returned) + 1:].split("."):
+        path = f"{path}.{part}"
+        real = getattr(real, part, None) or sys.modules.get(path)
+        if policy.allows(path):
+            setattr(outer, part, real)
+            break
+        inner = ModuleType(path)
+        setattr(outer, part, inner)
+        outer = inner
+    return stub
+
+
+# ---------------------------------------------------------------------------------------------
+# Format-string guard
+
+
+class FormatGuard:
+    """The callable behind __n8n_internal_safe_format__ (§10.6): finds the template a format
+    call will use, refuses it when it reaches a blocked name, else makes the original call."""
+
+    def __init__(self, scanner):
+        self.scanner = scanner
+
+    def call(self, method, receiver, /, *args, **kwargs):
+        if type(method) is not str or method not in GUARDED_FORMAT_METHODS:
+            # Only the rewrite calls this, always with one of the method names; anything
+            # else would make the guard a getattr-and-call primitive.
+            raise TypeError("invalid format call")
+        subject, bound, arguments = format_call_plan(method, receiver, args, kwargs)
+        if isinstance(subject, str):
+            self.scanner.check(subject, field_only=method == "get_field")
+        return bound(*arguments, **kwargs)
+
+
+def format_call_plan(method, receiver, args, kwargs):
+    """(the text to scan, the callable to call, its positional arguments).
+
+    The text is a template, or for get_field a field expression; None when there is none.
+    Where the original would read the template again at call time (UserString.data), the
+    plan calls the method on the snapshot that was scanned instead.
+    """
+    if isinstance(receiver, str):
+        return receiver, getattr(receiver, method), args
+    if is_user_string_class(type(receiver)):
+        return user_string_plan(method, receiver, type(receiver), args, unbound=False)
+    if isinstance(receiver, type):
+        return unbound_plan(method, receiver, args, kwargs)
+    # string.Formatter and unrelated objects with a method of that name.
+    return subject_argument(args, 0, kwargs), getattr(receiver, method), args
+
+
+def unbound_plan(method, cls, args, kwargs):
+    """`str.format(tpl, ...)`, `UserString.format(inst, ...)`, `Formatter.format(f, tpl, ...)`."""
+    if issubclass(cls, str):
+        return subject_argument(args, 0, kwargs), getattr(cls, method), args
+    if is_user_string_class(cls) and args and is_user_string_class(type(args[0])):
+        return user_string_plan(method, args[0], cls, args[1:], unbound=True)
+    return subject_argument(args, 1, kwargs), getattr(cls, method), args
+
+
+def user_string_plan(method, instance, cls, rest, unbound):
+    """A UserString's template is its .data; rest are the arguments after the instance."""
+    data = instance.data
+    if uses_stock_user_string_method(cls, method):
+        # What the stock method does, on the data read once.
+        return data, getattr(data, method), rest
+    if unbound:
+        return data, getattr(cls, method), (instance, *rest)
+    return data, getattr(instance, method), rest
+
+
+def subject_argument(args, index, kwargs):
+    if len(args) > index:
+        return args[index]
+    return kwargs.get("format_string", kwargs.get("field_name"))
+
+
+def is_user_string_class(cls):
+    # By name: a UserString class of a collections module imported again after pruning is
+    # still one.
+    return any(is_user_string_itself(klass) for klass in cls.__mro__)
+
+
+def is_user_string_itself(klass):
+    return klass.__name__ == "UserString" and klass.__module__ == "collections"
+
+
+def uses_stock_user_string_method(cls, method):
+    for klass in cls.__mro__:
+        if method in vars(klass):
+            return is_user_string_itself(klass)
+    return False
+
+
+class TemplateScanner:
+    """The §9.2 template scanner: a field name reaching `.X`, `[X]`, `['X']` or `["X"]` with X
+    blocked; nested format specs are scanned too; unparsable templates are ignored (formatting
+    them fails anyway)."""
+
+    def __init__(self, blocked):
+        self.blocked = frozenset(blocked)
+        # Templates are usually formatted again and again; remember recent verdicts.
+        self.verdicts = {}
+
+    def check(self, text, field_only):
+        text = str.__str__(text)
+        hit = self.first_in_field(text) if field_only else self.first_in_template(text)
+        if hit is not None:
+            raise security_violation(FORMAT_VIOLATION, FORMAT_DESCRIPTION.format(hit))
+
+    def first_in_template(self, template):
+        verdict = self.verdicts.get(template, self)
+        if verdict is self:
+            verdict = self.scan_template(template)
+            if len(self.verdicts) >= MAX_CACHED_TEMPLATES:
+                self.verdicts.clear()
+            self.verdicts[template] = verdict
+        return verdict
+
+    def scan_template(self, template):
+        # Depth first in text order with an explicit stack: specs can nest deeper than the
+        # recursion limit.
+        stack = [fields_of(template)]
+        while stack:
+            entry = next(stack[-1], None)
+            if entry is None:
+                stack.pop()
+                continue
+            field, spec = entry
+            hit = self.first_in_field(field) if field else None
+            if hit is not None:
+                return hit
+            if spec:
+                stack.append(fields_of(spec))
+        return None
+
+    def first_in_field(self, field):
+        for match in FIELD_ATTRIBUTE.finditer(field):
+            if match.group(1) in self.blocked:
+                return match.group(1)
+        for match in FIELD_SUBSCRIPT.finditer(field):
+            if match.group(2) in self.blocked:
+                return match.group(2)
+        return None
+
+
+def fields_of(template):
+    """An iterator over (field name, format spec) of template's fields; empty if unparsable."""
+    try:
+        parts = list(_string.formatter_parser(template))
+    except ValueError:
+        return iter(())
+    return iter([(field, spec) for _literal, field, spec, _conversion in parts])
+
+
 # ---------------------------------------------------------------------------------------------
 # print() capture
 
 
 class PrintRecorder:
-    """The `print` user code sees: records each call as a list of pre-formatted strings."""
+    """Records each print() call of user code as a list of pre-formatted strings. User code
+    gets a sealed callable forwarding to `record`."""
 
     __slots__ = ("_entries", "_dropped")
 
@@ -270,7 +1174,7 @@ class PrintRecorder:
         self._entries = []
         self._dropped = 0
 
-    def __call__(self, *args, **kwargs):
+    def record(self, *args, **kwargs):
         sep = check_print_kwargs(kwargs)
         if len(self._entries) >= MAX_PRINT_ENTRIES:
             self._dropped += 1
@@ -280,9 +1184,6 @@ class PrintRecorder:
             formatted = [sep.join(formatted)]
         self._entries.append(formatted)
         return None
-
-    def __repr__(self):
-        return "<built-in function print>"
 
     def entries(self):
         if not self._dropped:
@@ -344,12 +1245,17 @@ def runtime_error(exc, context):
     filename, code, captured = context
     stderr_text = captured.getvalue()
     description = own_description(exc) or stderr_text
+    message = safe_str(exc)
+    if isinstance(exc, MemoryError) and _memory_limit_message:
+        # str(MemoryError()) is empty; say which limit was hit and how to raise it.
+        message = _memory_limit_message
     return {
-        "message": safe_str(exc),
+        "message": message,
         "description": description,
         "stack": user_stack(exc, filename, code),
         "stderr": stderr_text,
-        "kind": "runtime",
+        # Guard refusals happen during execution, so continueOnFail applies as for "runtime".
+        "kind": "security" if isinstance(exc, SecurityViolationError) else "runtime",
     }
 
 

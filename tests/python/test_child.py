@@ -31,6 +31,20 @@ DEFAULT_DENY = (
     "hasattr,dir,memoryview,__build_class__,globals,locals,license,help,credits,copyright"
 ).split(",")
 PRELOAD = ["json", "datetime", "math", "re"]
+# The §9.2 lists. Rust sends its own copy; the tests only need a fixed one.
+BLOCKED_NAMES = [
+    "__loader__", "__builtins__", "__globals__", "__spec__", "__name__",
+    "__n8n_internal_safe_format__",
+]
+BLOCKED_ATTRIBUTES = (
+    "__subclasses__,__globals__,__builtins__,__traceback__,tb_frame,tb_next,f_back,f_globals,"
+    "f_locals,f_code,f_builtins,__getattribute__,__qualname__,__module__,gi_frame,gi_code,"
+    "gi_yieldfrom,cr_frame,cr_code,ag_frame,ag_code,obj,__thisclass__,__self_class__,"
+    "__objclass__,__reduce__,__reduce_ex__,__prepare__,__instancecheck__,__subclasscheck__,"
+    "__match_args__,__base__,__class__,__bases__,__code__,__closure__,__loader__,__cached__,"
+    "__dict__,__import__,__mro__,__init_subclass__,__getattr__,__setattr__,__delattr__,"
+    "__self__,__func__,__wrapped__,__annotations__,__spec__"
+).split(",")
 TIMEOUT = 30.0
 LAUNCHER = (
     "import os, sys\n"
@@ -94,6 +108,9 @@ class Child:
         return tag.decode("ascii"), value
 
     def read_pid(self):
+        # "R" (request taken) always comes first, then the pid.
+        tag, value = self.read_record()
+        assert (tag, value) == ("R", 0), (tag, value)
         tag, pid = self.read_record()
         assert tag == "P", (tag, pid)
         self.pid = pid
@@ -132,6 +149,12 @@ class ForkServer:
             "preload": PRELOAD,
             "block_env": True,
             "builtins_deny": DEFAULT_DENY,
+            # These tests exercise the runner, not the import guard (see test_security.py).
+            "stdlib_allow": ["*"],
+            "external_allow": [],
+            "blocked_names": BLOCKED_NAMES,
+            "blocked_attributes": BLOCKED_ATTRIBUTES,
+            "allow_transitive_imports": False,
         }
         settings.update(config)
         settings["child_source"] = CHILD_SOURCE

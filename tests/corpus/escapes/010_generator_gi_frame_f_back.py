@@ -1,0 +1,15 @@
+# technique: a running generator reads its own gi_frame.f_back (the caller), then walks f_back to the runner's frames
+# configs: default, stdlib_all
+# Every route here uses blocked attributes, which the static check refuses whatever the
+# allowlists say, so this is an escape attempt in both configurations.
+def probe():
+    yield me.gi_frame.f_back
+me = probe()
+frame = next(me)
+while frame is not None:
+    g = frame.f_globals
+    if '_items' not in g and '_item' not in g:
+        real_eval = frame.f_builtins['eval']
+        return [{'json': {'escaped': real_eval('6 * 7')}}]
+    frame = frame.f_back
+return [{'json': {'result': 'only user frames were reachable'}}]

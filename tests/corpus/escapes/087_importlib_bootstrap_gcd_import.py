@@ -1,0 +1,12 @@
+# technique: importlib._bootstrap._gcd_import('__phello__') (the private core of import_module)
+# configs: default, stdlib_all
+# stdlib_all: in-process — the import machinery loads any module into the task process
+# With nothing allowed the import of the helper module is refused; under stdlib * the helper is
+# allowed, but the external package it loads is not, so the runtime guard must catch it.
+# __hello__/__phello__ are frozen modules every CPython has; they are not in
+# sys.stdlib_module_names, so they count as external packages, which neither configuration allows.
+import importlib._bootstrap as bootstrap
+m = bootstrap._gcd_import('__phello__')
+if m.initialized is True:
+    return [{'json': {'escaped': str(m)}}]
+return [{'json': {'result': 'imported something else'}}]
