@@ -8,11 +8,13 @@ lives in child.py.
 
 Started as `python -I -B -c <this text>` with fd 3 = one end of an AF_UNIX SOCK_SEQPACKET
 socketpair (the control socket):
-  1. Rust -> us: one JSON config message (child_source, preload, block_env, builtins_deny, ...).
+  1. Rust -> us: one JSON config message: child_source, preload, block_env, builtins_deny,
+     stdlib_allow, external_allow, blocked_names, blocked_attributes, allow_transitive_imports
+     (child.py's prepare() reads all but the first two; unknown keys are ignored).
   2. us -> Rust: one JSON ready message (ready, pid, python, executable, stdlib_module_names).
   3. Rust -> us: fork requests, each the byte b"F" plus fds task_r, result_w, status_w.
 Status records on status_w are 5 bytes: an ASCII tag and a big-endian signed 32-bit value:
-P<pid> after the fork, X<exit code> when reaped (negative = killed by that signal), or
+R<0> when the request is taken (before the fork), P<pid> after the fork, X<exit code> when reaped (negative = killed by that signal), or
 E<errno> when the fork failed.
 """
 
@@ -20,6 +22,7 @@ import gc
 import json
 import os
 import platform
+import resource
 import select
 import signal
 import socket
@@ -39,6 +42,12 @@ CHILD_MODULE_NAME = "n8n_child"
 CHILD_SOURCE_NAME = "<n8n_child>"
 CHILD_FAILURE_EXIT = 70
 STATUS_RECORD = struct.Struct(">ci")
+PR_SET_PDEATHSIG = 1
+PR_SET_DUMPABLE = 4
+PR_SET_NO_NEW_PRIVS = 38
+CLONE_NEWNET = 0x40000000
+# A child whose confinement could not be set up exits with this code before running anything.
+CONFINEMENT_FAILURE_EXIT = 71
 # Blocked across fork() so a signal aimed at the new child waits until it has default handlers.
 FORK_BLOCKED_SIGNALS = {signal.SIGCHLD, signal.SIGTERM, signal.SIGINT}
 CLOEXEC_ON_RECEIVE = getattr(socket, "MSG_CMSG_CLOEXEC", 0)
@@ -56,6 +65,12 @@ class State:
         # pid -> status_w of every child not yet reaped.
         self.children = {}
         self.stopping = False
+        self.server_pid = os.getpid()
+        self.libc = load_libc()
+        if self.libc is not None:
+            # Task children (same user, unless the runner is root) must not read this
+            # process's memory or /proc files.
+            self.libc.prctl(PR_SET_DUMPABLE, 0, 0, 0, 0)
 
 
 def log(text):
@@ -149,6 +164,8 @@ def send_ready(sock):
         "pid": os.getpid(),
         "python": platform.python_version(),
         "executable": sys.executable,
+        # Where the standard library lives: task processes must be able to read it.
+        "stdlib_dir": os.path.dirname(os.__file__),
         "stdlib_module_names": sorted(sys.stdlib_module_names),
     }
     sock.send(json.dumps(ready).encode("utf-8"))
@@ -206,6 +223,9 @@ def receive_requests(state):
 
 
 def fork_child(state, task_r, result_w, status_w):
+    # "Received": if we die before the pid record, Rust knows whether this request was taken
+    # (a child may exist) or never read (it can safely go to the next forkserver).
+    write_status(status_w, b"R", 0)
     flush_std_streams()
     saved_mask = signal.pthread_sigmask(signal.SIG_BLOCK, FORK_BLOCKED_SIGNALS)
     try:
@@ -301,11 +321,70 @@ def kill_group(pid):
 # In the child
 
 
+def confine(state):
+    """The floor the operating system enforces under the Python-level guards: resource limits,
+    no core dumps, no privilege gain, optionally no network, and (when the runner runs as root)
+    an unprivileged user. Limits first, while still allowed to set them; the user switch last but
+    one; then no_new_privs. Rust names the values and the variables behind them."""
+    limits = state.config.get("limits") or {}
+    resource.setrlimit(resource.RLIMIT_CORE, (0, 0))
+    for key, which, headroom in (
+        ("memory_bytes", resource.RLIMIT_AS, 0),
+        # The soft CPU limit sends SIGXCPU (reported by Rust); the hard one a second later kills.
+        ("cpu_seconds", resource.RLIMIT_CPU, 1),
+        ("max_file_bytes", resource.RLIMIT_FSIZE, 0),
+        ("max_processes", resource.RLIMIT_NPROC, 0),
+    ):
+        value = int(limits.get(key) or 0)
+        if value > 0:
+            resource.setrlimit(which, (value, value + headroom))
+    if limits.get("isolate_network"):
+        if state.libc is None or state.libc.unshare(CLONE_NEWNET) != 0:
+            raise OSError("unshare(CLONE_NEWNET) failed (network isolation needs root)")
+    uid, gid = limits.get("uid"), limits.get("gid")
+    if uid is not None and os.getuid() == 0:
+        os.setgroups([])
+        os.setgid(int(gid))
+        os.setuid(int(uid))
+        if os.getuid() == 0:
+            raise OSError("still root after setuid")
+    if state.libc is not None:
+        state.libc.prctl(PR_SET_NO_NEW_PRIVS, 1, 0, 0, 0)
+
+
+def die_with_forkserver(state):
+    """Asks the kernel to SIGKILL this child if the forkserver dies: Rust may not have its pid
+    yet to stop it, and an orphan must never run on unsupervised."""
+    if state.libc is not None:
+        state.libc.prctl(PR_SET_PDEATHSIG, signal.SIGKILL, 0, 0, 0)
+    if os.getppid() != state.server_pid:
+        # The forkserver died before the request could take effect.
+        os._exit(CHILD_FAILURE_EXIT)
+
+
+def load_libc():
+    """libc for prctl and unshare, which the os module does not offer."""
+    try:
+        import ctypes
+
+        return ctypes.CDLL(None, use_errno=True)
+    except (ImportError, OSError) as exc:
+        log(f"libc unavailable: children will not die with the forkserver nor drop privileges "
+            f"through prctl: {exc}")
+        return None
+
+
 def become_child(state, task_r, result_w, status_w, saved_mask):
     """Turns the fresh fork into a task child. Never returns: always ends in os._exit."""
     code = CHILD_FAILURE_EXIT
     try:
         signal.set_wakeup_fd(-1)
+        try:
+            confine(state)
+        except Exception as exc:
+            log(f"could not confine a task child: {type(exc).__name__}: {exc}")
+            os._exit(CONFINEMENT_FAILURE_EXIT)
+        die_with_forkserver(state)
         for signum in (signal.SIGCHLD, signal.SIGTERM, signal.SIGINT):
             signal.signal(signum, signal.SIG_DFL)
         # A SIGTERM sent since the fork was held back; with the default handler back it now

@@ -2,8 +2,8 @@
 //!
 //! Per task three pipes connect the worker to its child: the task goes in on one, the result
 //! comes back on another as one length-prefixed frame (4-byte big-endian length + UTF-8 JSON),
-//! and the forkserver reports on the third (`P` + pid once forked, `X` + exit code once reaped,
-//! or `E` + errno when the fork failed; each record 5 bytes). One `poll(2)` loop feeds the task,
+//! and the forkserver reports on the third (`R` when it takes the request, `P` + pid once forked,
+//! `X` + exit code once reaped, or `E` + errno when the fork failed; each record 5 bytes). One `poll(2)` loop feeds the task,
 //! drains the result (so a large result never blocks the child), watches the status pipe and the
 //! task's cancel signal, and enforces the deadline itself: SIGTERM to the child's process group,
 //! one second's grace, then SIGKILL. The child's good will is never relied on.
@@ -144,6 +144,7 @@ pub fn run(
         },
         status_r: Some(status_r),
         status_buf: Vec::with_capacity(2 * STATUS_RECORD_LEN),
+        received: false,
         pid: None,
         exit_code: None,
         fork_errno: None,
@@ -166,6 +167,8 @@ struct Run<'a> {
     result: ResultReader,
     status_r: Option<OwnedFd>,
     status_buf: Vec<u8>,
+    /// The forkserver took the request (before forking).
+    received: bool,
     pid: Option<i32>,
     exit_code: Option<i32>,
     fork_errno: Option<i32>,
@@ -323,6 +326,7 @@ impl Run<'_> {
                     let record: Vec<u8> = self.status_buf.drain(..STATUS_RECORD_LEN).collect();
                     let value = i32::from_be_bytes([record[1], record[2], record[3], record[4]]);
                     match record[0] {
+                        b'R' => self.received = true,
                         b'P' => {
                             self.pid = Some(value);
                             // A stop requested before the pid was known is carried out now.
@@ -424,8 +428,8 @@ impl Run<'_> {
             None => {}
         }
         match self.exit_code {
-            // Gone before it even forked: the request was never taken, nothing ran.
-            None if self.pid.is_none() => ChildOutcome::ForkserverUnreachable,
+            // Gone before it even took the request: nothing ran, another forkserver may run it.
+            None if !self.received => ChildOutcome::ForkserverUnreachable,
             None => ChildOutcome::ForkserverLost,
             Some(0) if self.result.complete() => ChildOutcome::Frame(self.result.body),
             Some(0) => ChildOutcome::NoResult,

@@ -112,6 +112,19 @@ pub struct Config {
     /// `N8N_RUNNERS_HEALTH_CHECK_BROKER_TIMEOUT` (ours): seconds the broker connection may be
     /// down before `/healthz` answers 503.
     pub health_broker_timeout_secs: u64,
+    /// `N8N_RUNNERS_TASK_MEMORY_LIMIT` (ours): MiB of address space per task process (0: none).
+    pub task_memory_limit_mib: u64,
+    /// `N8N_RUNNERS_TASK_CPU_LIMIT` (ours): CPU seconds per task process (0: none).
+    pub task_cpu_limit_secs: u64,
+    /// `N8N_RUNNERS_TASK_MAX_PROCESSES` (ours): processes and threads of the task user (0: none).
+    pub task_max_processes: u64,
+    /// `N8N_RUNNERS_TASK_MAX_FILE_SIZE` (ours): MiB a task may write to one file (0: none).
+    pub task_max_file_size_mib: u64,
+    /// `N8N_RUNNERS_TASK_USER` (ours): when the runner runs as root, task processes run as this
+    /// user instead.
+    pub task_user: String,
+    /// `N8N_RUNNERS_TASK_NETWORK_ISOLATION` (ours): task processes get no network (needs root).
+    pub task_network_isolation: bool,
     /// `N8N_RUNNERS_LAUNCHER_LOG_LEVEL`.
     pub log_level: log::LevelFilter,
     /// `N8N_RUNNERS_PYTHON` (ours): the interpreter that runs the forkserver.
@@ -288,6 +301,23 @@ impl Config {
             ));
         }
 
+        let non_negative = |name: &str, default: i64| -> Result<u64, ConfigError> {
+            let value = read_int(src, name, default)?;
+            if value < 0 {
+                return Err(invalid(
+                    name,
+                    format!("Value must not be negative, got {value}"),
+                ));
+            }
+            Ok(value as u64)
+        };
+        let task_memory_limit_mib = non_negative("N8N_RUNNERS_TASK_MEMORY_LIMIT", 2048)?;
+        let task_cpu_limit_secs = non_negative("N8N_RUNNERS_TASK_CPU_LIMIT", task_timeout)?;
+        let task_max_processes = non_negative("N8N_RUNNERS_TASK_MAX_PROCESSES", 64)?;
+        let task_max_file_size_mib = non_negative("N8N_RUNNERS_TASK_MAX_FILE_SIZE", 100)?;
+        let task_user = read_string(src, "N8N_RUNNERS_TASK_USER", "nobody")?;
+        let task_network_isolation = read_bool(src, "N8N_RUNNERS_TASK_NETWORK_ISOLATION", false)?;
+
         let log_level = parse_log_level(src.get("N8N_RUNNERS_LAUNCHER_LOG_LEVEL"));
         let python = read_string(src, "N8N_RUNNERS_PYTHON", "python3")?;
         if python.trim().is_empty() {
@@ -316,6 +346,12 @@ impl Config {
             health_host,
             health_port: health_port as u16,
             health_broker_timeout_secs: health_broker_timeout as u64,
+            task_memory_limit_mib,
+            task_cpu_limit_secs,
+            task_max_processes,
+            task_max_file_size_mib,
+            task_user,
+            task_network_isolation,
             log_level,
             python,
         })

@@ -13,7 +13,7 @@ use crate::analyzer::ParseFailure;
 use crate::child_process::{self, ChildOutcome, Limits, TaskInput};
 use crate::forkserver::Forkserver;
 use crate::messages::TaskSettings;
-use crate::task_result::{settle, Failure, Settled};
+use crate::task_result::{settle, Bounds, Failure, Settled};
 use crate::task_state::CancelSignal;
 use crate::validation::{Validator, Verdict};
 
@@ -23,6 +23,8 @@ pub struct Executor {
     pub validator: Arc<Validator>,
     pub task_timeout: Duration,
     pub max_payload: u64,
+    /// `N8N_RUNNERS_TASK_CPU_LIMIT`, for the message of a task that hits it.
+    pub cpu_limit_secs: u64,
 }
 
 impl Executor {
@@ -49,11 +51,15 @@ impl Executor {
             Verdict::Unparsable(_) => Some(run(Purpose::SyntaxCheck)),
             Verdict::Violations(_) => None,
         };
-        let (timeout_secs, max_payload) = (self.task_timeout.as_secs(), self.max_payload);
+        let bounds = Bounds {
+            timeout_secs: self.task_timeout.as_secs(),
+            max_payload: self.max_payload,
+            cpu_limit_secs: self.cpu_limit_secs,
+        };
         let settled = match (verdict, &outcome) {
-            (Verdict::Clean, Some(outcome)) => settle(outcome, timeout_secs, max_payload),
+            (Verdict::Clean, Some(outcome)) => settle(outcome, &bounds),
             (Verdict::Unparsable(failure), Some(outcome)) => {
-                let checked = settle(outcome, timeout_secs, max_payload).result;
+                let checked = settle(outcome, &bounds).result;
                 Settled {
                     prints: Vec::new(),
                     result: Err(syntax_failure(task_id, checked, &failure)),

@@ -52,6 +52,8 @@ pub struct ReadyInfo {
     #[serde(default)]
     pub executable: String,
     #[serde(default)]
+    pub stdlib_dir: String,
+    #[serde(default)]
     pub stdlib_module_names: Vec<String>,
 }
 

@@ -8,7 +8,7 @@
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
-use log::{error, info};
+use log::{error, info, warn};
 use signal_hook::consts::{SIGINT, SIGTERM};
 use signal_hook::iterator::Signals;
 
@@ -38,8 +38,83 @@ enum Stop {
     Connection(Ended),
 }
 
+/// The OS-level limits of every task process, as the forkserver applies them.
+fn task_limits(config: &Config) -> Result<serde_json::Value, String> {
+    const MIB: u64 = 1024 * 1024;
+    let mut limits = serde_json::json!({
+        "memory_bytes": config.task_memory_limit_mib * MIB,
+        "cpu_seconds": config.task_cpu_limit_secs,
+        "max_processes": config.task_max_processes,
+        "max_file_bytes": config.task_max_file_size_mib * MIB,
+        "isolate_network": config.task_network_isolation,
+        "memory_message": format!(
+            "Task exceeded the memory limit of {} MiB (N8N_RUNNERS_TASK_MEMORY_LIMIT)",
+            config.task_memory_limit_mib
+        ),
+    });
+    if nix::unistd::geteuid().is_root() {
+        if config.task_user.is_empty() {
+            warn!("N8N_RUNNERS_TASK_USER is empty: task processes run as root");
+        } else {
+            let user = nix::unistd::User::from_name(&config.task_user)
+                .map_err(|err| {
+                    format!(
+                        "N8N_RUNNERS_TASK_USER: cannot look up '{}': {err}",
+                        config.task_user
+                    )
+                })?
+                .ok_or_else(|| {
+                    format!(
+                        "N8N_RUNNERS_TASK_USER: there is no user '{}' on this system; name an \
+                         unprivileged user for task processes",
+                        config.task_user
+                    )
+                })?;
+            limits["uid"] = user.uid.as_raw().into();
+            limits["gid"] = user.gid.as_raw().into();
+            info!(
+                "Task processes run as user {} (uid {})",
+                user.name, user.uid
+            );
+        }
+    }
+    if config.task_network_isolation && !nix::unistd::geteuid().is_root() {
+        return Err(
+            "N8N_RUNNERS_TASK_NETWORK_ISOLATION needs the runner to start as root (network \
+             namespaces); unset it or run as root with N8N_RUNNERS_TASK_USER"
+                .to_owned(),
+        );
+    }
+    Ok(limits)
+}
+
+/// Whether a user (not root) can traverse every directory down to `dir` and read `dir`; the
+/// first path it cannot reach otherwise.
+fn readable_by(dir: &str, uid: u32, gid: u32) -> Result<(), std::path::PathBuf> {
+    use std::os::unix::fs::MetadataExt;
+    let target = std::path::Path::new(dir);
+    for path in target.ancestors().collect::<Vec<_>>().into_iter().rev() {
+        let Ok(meta) = std::fs::metadata(path) else {
+            return Err(path.to_owned());
+        };
+        let mode = meta.mode();
+        let bits = if meta.uid() == uid {
+            mode >> 6
+        } else if meta.gid() == gid {
+            mode >> 3
+        } else {
+            mode
+        };
+        let needed = if path == target { 0o5 } else { 0o1 };
+        if bits & needed != needed {
+            return Err(path.to_owned());
+        }
+    }
+    Ok(())
+}
+
 /// How the forkserver is started for this configuration.
-pub fn forkserver_settings(config: &Config) -> forkserver::Settings {
+pub fn forkserver_settings(config: &Config) -> Result<forkserver::Settings, String> {
     // With env access blocked each child clears its environment; the forkserver keeps only what
     // finding and starting the interpreter needs (pyenv shims, for one, need PATH and HOME).
     let env = if config.block_env {
@@ -64,21 +139,45 @@ pub fn forkserver_settings(config: &Config) -> forkserver::Settings {
         "allow_transitive_imports": config.allow_transitive_imports,
         "blocked_names": security_rules::BLOCKED_NAMES.to_vec(),
         "blocked_attributes": security_rules::BLOCKED_ATTRIBUTES.to_vec(),
+        "limits": task_limits(config)?,
     });
     let serde_json::Value::Object(config_map) = json else {
         unreachable!("json! of an object literal is an object")
     };
-    forkserver::Settings {
+    Ok(forkserver::Settings {
         python: config.python.clone(),
         env,
         config: config_map,
-    }
+    })
 }
 
 /// Starts the forkserver and the security gate for this configuration: what both the broker
 /// runner and `exec` need to run a task.
 pub fn start_executor(config: &Config) -> Result<Executor, String> {
-    let forkserver = Forkserver::start(forkserver_settings(config))?;
+    let settings = forkserver_settings(config)?;
+    let task_user = settings.config["limits"].get("uid").and_then(|uid| {
+        Some((
+            uid.as_u64()? as u32,
+            settings.config["limits"]["gid"].as_u64()? as u32,
+        ))
+    });
+    let forkserver = Forkserver::start(settings)?;
+    if let Some((uid, gid)) = task_user {
+        let info = &forkserver
+            .connection(Duration::ZERO)
+            .expect("published")
+            .info;
+        if let Err(path) = readable_by(&info.stdlib_dir, uid, gid) {
+            return Err(format!(
+                "N8N_RUNNERS_TASK_USER: task processes run as '{}', which cannot read {} \
+                 (the standard library of N8N_RUNNERS_PYTHON={}); install Python where that user \
+                 can read it, or name another user",
+                config.task_user,
+                path.display(),
+                config.python
+            ));
+        }
+    }
     let validator = {
         let info = &forkserver
             .connection(Duration::ZERO)
@@ -96,6 +195,7 @@ pub fn start_executor(config: &Config) -> Result<Executor, String> {
         validator,
         task_timeout: Duration::from_secs(config.task_timeout_secs),
         max_payload: config.max_payload,
+        cpu_limit_secs: config.task_cpu_limit_secs,
     })
 }
 

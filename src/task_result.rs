@@ -107,7 +107,26 @@ pub struct Settled<'a> {
 }
 
 /// Reads a child's outcome; `frame_owner` keeps the frame bytes alive for the borrow.
-pub fn settle<'a>(outcome: &'a ChildOutcome, timeout_secs: u64, max_payload: u64) -> Settled<'a> {
+/// The limits a task ran under, for the messages that name them.
+#[derive(Debug, Clone, Copy)]
+pub struct Bounds {
+    pub timeout_secs: u64,
+    pub max_payload: u64,
+    /// `N8N_RUNNERS_TASK_CPU_LIMIT` (0: none).
+    pub cpu_limit_secs: u64,
+}
+
+/// Exit code of a child whose confinement (limits, user switch) could not be set up.
+const CONFINEMENT_FAILED: i32 = 71;
+/// SIGXCPU: the child used up its CPU time limit.
+const SIGXCPU: i32 = 24;
+
+pub fn settle<'a>(outcome: &'a ChildOutcome, bounds: &Bounds) -> Settled<'a> {
+    let Bounds {
+        timeout_secs,
+        max_payload,
+        cpu_limit_secs,
+    } = *bounds;
     let fail = |failure: Failure| Settled {
         prints: Vec::new(),
         result: Err(failure),
@@ -118,6 +137,15 @@ pub fn settle<'a>(outcome: &'a ChildOutcome, timeout_secs: u64, max_payload: u64
         ChildOutcome::NoResult => runtime(READ_FAILED.to_owned()),
         ChildOutcome::Cancelled | ChildOutcome::Exited(-15) => fail(Failure::Cancelled),
         ChildOutcome::Exited(-9) => runtime("Process was forcefully killed (SIGKILL)".to_owned()),
+        ChildOutcome::Exited(code) if *code == -SIGXCPU => runtime(format!(
+            "Task exceeded the CPU time limit of {cpu_limit_secs} seconds \
+             (N8N_RUNNERS_TASK_CPU_LIMIT)"
+        )),
+        ChildOutcome::Exited(CONFINEMENT_FAILED) => runtime(
+            "Task process could not be confined (resource limits or user switch failed; \
+             see the runner's log)"
+                .to_owned(),
+        ),
         ChildOutcome::Exited(code) => runtime(format!("Task subprocess exited with code {code}")),
         ChildOutcome::TimedOut => fail(Failure::TimedOut(format!(
             "Task execution timed out after {timeout_secs} {}",
@@ -185,6 +213,30 @@ fn null() -> &'static RawValue {
 mod tests {
     use super::*;
 
+    fn bounds(timeout_secs: u64, max_payload: u64) -> Bounds {
+        Bounds {
+            timeout_secs,
+            max_payload,
+            cpu_limit_secs: 30,
+        }
+    }
+
+    #[test]
+    fn resource_limit_exits_name_the_limit() {
+        let message = |outcome: ChildOutcome| {
+            settle(&outcome, &bounds(60, 1))
+                .result
+                .unwrap_err()
+                .message()
+                .to_owned()
+        };
+        assert_eq!(
+            message(ChildOutcome::Exited(-24)),
+            "Task exceeded the CPU time limit of 30 seconds (N8N_RUNNERS_TASK_CPU_LIMIT)"
+        );
+        assert!(message(ChildOutcome::Exited(71)).contains("could not be confined"));
+    }
+
     fn frame(json: &str) -> ChildOutcome {
         ChildOutcome::Frame(json.as_bytes().to_vec())
     }
@@ -192,7 +244,7 @@ mod tests {
     #[test]
     fn a_successful_frame_passes_the_result_through_raw() {
         let outcome = frame(r#"{"status":"ok","result":[{"a":1.50}],"print_args":[["'x'"]]}"#);
-        let settled = settle(&outcome, 60, 1 << 30);
+        let settled = settle(&outcome, &bounds(60, 1 << 30));
         assert_eq!(settled.result.unwrap().get(), r#"[{"a":1.50}]"#);
         assert_eq!(settled.prints, vec![vec!["'x'".to_owned()]]);
     }
@@ -200,13 +252,16 @@ mod tests {
     #[test]
     fn a_null_result_stays_null() {
         let outcome = frame(r#"{"status":"ok","result":null,"print_args":[]}"#);
-        assert_eq!(settle(&outcome, 60, 1).result.unwrap().get(), "null");
+        assert_eq!(
+            settle(&outcome, &bounds(60, 1)).result.unwrap().get(),
+            "null"
+        );
     }
 
     #[test]
     fn exit_codes_map_to_n8n_messages() {
         let message = |outcome: ChildOutcome| {
-            settle(&outcome, 60, 1)
+            settle(&outcome, &bounds(60, 1))
                 .result
                 .unwrap_err()
                 .message()
@@ -227,7 +282,7 @@ mod tests {
             "Task execution timed out after 60 seconds"
         );
         assert_eq!(
-            settle(&ChildOutcome::TimedOut, 1, 1)
+            settle(&ChildOutcome::TimedOut, &bounds(1, 1))
                 .result
                 .unwrap_err()
                 .message(),
@@ -248,14 +303,14 @@ mod tests {
         let outcome = frame(
             r#"{"status":"error","error":{"message":"invalid syntax (<unknown>, line 1)","kind":"syntax"},"print_args":[]}"#,
         );
-        let failure = settle(&outcome, 60, 1).result.unwrap_err();
+        let failure = settle(&outcome, &bounds(60, 1)).result.unwrap_err();
         assert!(!failure.continuable());
         assert_eq!(failure.body().description, None);
     }
 
     #[test]
     fn a_malformed_frame_is_a_read_failure() {
-        let failure = settle(&frame("{nope"), 60, 1).result.unwrap_err();
+        let failure = settle(&frame("{nope"), &bounds(60, 1)).result.unwrap_err();
         assert_eq!(failure.message(), READ_FAILED);
     }
 }

@@ -276,7 +276,7 @@ fn exec(args: &[&str]) -> std::process::Output {
         .current_dir(env!("CARGO_MANIFEST_DIR"))
         .env_clear()
         .env("PATH", std::env::var("PATH").unwrap_or_default())
-        .envs(std::env::var("N8N_RUNNERS_PYTHON").map(|p| ("N8N_RUNNERS_PYTHON", p)))
+        .env("N8N_RUNNERS_PYTHON", python())
         .output()
         .unwrap()
 }

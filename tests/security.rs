@@ -8,10 +8,6 @@ use std::process::Command;
 use common::*;
 use serde_json::json;
 
-fn python() -> String {
-    std::env::var("N8N_RUNNERS_PYTHON").unwrap_or_else(|_| "python3".to_owned())
-}
-
 /// The interpreter's (major, minor) version.
 fn python_version() -> (u32, u32) {
     let out = Command::new(python())

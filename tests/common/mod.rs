@@ -21,6 +21,20 @@ use tungstenite::protocol::WebSocketConfig;
 use tungstenite::{Message, WebSocket};
 
 pub const TOKEN: &str = "test-grant-token";
+
+/// The interpreter the runner under test uses: `N8N_RUNNERS_PYTHON` if set. Otherwise, as root
+/// (task processes then run as `nobody`, who must be able to read the interpreter's files),
+/// Debian's `/usr/bin/python3` when present, since a pyenv install under /root is unreadable to
+/// `nobody`; else `python3`.
+pub fn python() -> String {
+    if let Ok(python) = std::env::var("N8N_RUNNERS_PYTHON") {
+        return python;
+    }
+    if nix::unistd::geteuid().is_root() && std::path::Path::new("/usr/bin/python3").exists() {
+        return "/usr/bin/python3".to_owned();
+    }
+    "python3".to_owned()
+}
 pub const WAIT: Duration = Duration::from_secs(20);
 
 /// A listening test broker.
@@ -416,8 +430,8 @@ impl Runner {
             .envs(vars.iter().map(|(k, v)| (k, v)))
             .stdout(Stdio::piped())
             .stderr(Stdio::piped());
-        if let Ok(python) = std::env::var("N8N_RUNNERS_PYTHON") {
-            command.env("N8N_RUNNERS_PYTHON", python);
+        if !vars.iter().any(|(k, _)| *k == "N8N_RUNNERS_PYTHON") {
+            command.env("N8N_RUNNERS_PYTHON", python());
         }
         let mut child = command.spawn().expect("start the runner binary");
         let log = Arc::new(Mutex::new(Vec::new()));
