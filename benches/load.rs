@@ -274,7 +274,11 @@ fn drive(side: &mut common::BrokerSide, count: usize, settings: &str) -> (Vec<Du
     let mut latencies = Vec::with_capacity(count);
     let mut errors = 0;
     let mut issued = 0;
-    let mut pending: Vec<String> = side.offers.drain(..).map(|o| o.to_string()).collect();
+    let mut pending: Vec<String> = side
+        .take_all_offers()
+        .iter()
+        .map(Value::to_string)
+        .collect();
     while latencies.len() < count {
         let text = match pending.pop() {
             Some(text) => text,

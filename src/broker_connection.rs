@@ -176,6 +176,9 @@ impl BrokerConnection {
         let ws_config = WebSocketConfig::default()
             .max_message_size(Some(max))
             .max_frame_size(Some(max))
+            // A broker that stops reading must not make us buffer without bound: past two
+            // maximal messages waiting, the connection is given up (and later re-made).
+            .max_write_buffer_size(max.saturating_mul(2).saturating_add(1 << 20))
             // Every message is flushed explicitly; no batching delay.
             .write_buffer_size(0);
         match tungstenite::client::client_with_config(request, stream, Some(ws_config)) {

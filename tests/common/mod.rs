@@ -82,6 +82,7 @@ impl TestBroker {
             path,
             authorization,
             offers: VecDeque::new(),
+            offer_times: VecDeque::new(),
         }
     }
 
@@ -170,6 +171,8 @@ pub struct BrokerSide {
     pub authorization: String,
     /// Offers received and not yet used, oldest first.
     pub offers: VecDeque<Value>,
+    /// When each of `offers` arrived (an offer is valid for at least 5 s).
+    offer_times: VecDeque<Instant>,
 }
 
 /// Everything the runner sent about one task, in order, ending with its done/error message.
@@ -271,11 +274,22 @@ impl BrokerSide {
         loop {
             let message = self.try_recv(deadline.saturating_duration_since(Instant::now()))?;
             if message["type"] == "runner:taskoffer" {
-                self.offers.push_back(message);
+                self.keep_offer(message);
             } else {
                 return Some(message);
             }
         }
+    }
+
+    /// Every offer kept so far, oldest first (the load benchmark uses them all at once).
+    pub fn take_all_offers(&mut self) -> Vec<Value> {
+        self.offer_times.clear();
+        self.offers.drain(..).collect()
+    }
+
+    fn keep_offer(&mut self, offer: Value) {
+        self.offers.push_back(offer);
+        self.offer_times.push_back(Instant::now());
     }
 
     /// Runs the handshake: `broker:inforequest` -> `runner:info` -> `broker:runnerregistered`.
@@ -289,9 +303,17 @@ impl BrokerSide {
 
     /// The next unused offer, waiting for one if needed.
     pub fn take_offer(&mut self) -> Value {
-        if let Some(offer) = self.offers.pop_front() {
-            return offer;
+        // The newest offer that is surely still valid; older ones may have expired.
+        while let Some(at) = self.offer_times.back() {
+            let fresh = at.elapsed() < Duration::from_millis(4500);
+            self.offer_times.pop_back();
+            let offer = self.offers.pop_back().expect("one time per offer");
+            if fresh {
+                return offer;
+            }
         }
+        self.offers.clear();
+        self.offer_times.clear();
         let message = self.try_recv(WAIT).expect("no offer arrived");
         assert_eq!(
             message["type"], "runner:taskoffer",
@@ -374,7 +396,7 @@ impl BrokerSide {
                 Ok(Message::Text(text)) => {
                     let message: Value = serde_json::from_str(&text).unwrap();
                     if message["type"] == "runner:taskoffer" {
-                        self.offers.push_back(message);
+                        self.keep_offer(message);
                     }
                 }
                 Ok(_) => {}
