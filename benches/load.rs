@@ -16,14 +16,14 @@
 
 #[path = "../tests/common/mod.rs"]
 mod common;
+mod support;
 
-use std::collections::HashMap;
 use std::net::TcpStream;
 use std::time::{Duration, Instant};
 
 use common::{Runner, TestBroker};
-use serde::Deserialize;
 use serde_json::{json, Value};
+use support::{drive, status_kib, tree_cpu_ms, tree_rss_kib, Head, RssSampler};
 
 struct Options {
     runner: Vec<String>,
@@ -257,67 +257,6 @@ fn run_scenario(argv: &[String], scenario: &Scenario, tasks: usize, concurrency:
     }
 }
 
-#[derive(Deserialize)]
-struct Head<'a> {
-    #[serde(rename = "type")]
-    kind: &'a str,
-    #[serde(rename = "taskId")]
-    task_id: Option<&'a str>,
-    #[serde(rename = "offerId")]
-    offer_id: Option<&'a str>,
-}
-
-/// Accepts every offer with a new task until `count` tasks are answered; returns each task's
-/// accept -> done latency and the number of failed tasks.
-fn drive(side: &mut common::BrokerSide, count: usize, settings: &str) -> (Vec<Duration>, usize) {
-    let mut started = HashMap::new();
-    let mut latencies = Vec::with_capacity(count);
-    let mut errors = 0;
-    let mut issued = 0;
-    let mut pending: Vec<String> = side
-        .take_all_offers()
-        .iter()
-        .map(Value::to_string)
-        .collect();
-    while latencies.len() < count {
-        let text = match pending.pop() {
-            Some(text) => text,
-            None => side.recv_text(),
-        };
-        let head: Head = serde_json::from_str(&text).expect("a runner message");
-        match head.kind {
-            "runner:taskoffer" if issued < count => {
-                issued += 1;
-                let task_id = format!("task{issued}");
-                started.insert(task_id.clone(), Instant::now());
-                let offer_id = head.offer_id.unwrap();
-                side.send_text(&format!(
-                    r#"{{"type":"broker:taskofferaccept","taskId":"{task_id}","offerId":"{offer_id}"}}"#
-                ));
-            }
-            "runner:taskaccepted" => {
-                let task_id = head.task_id.unwrap();
-                side.send_text(&format!(
-                    r#"{{"type":"broker:tasksettings","taskId":"{task_id}","settings":{settings}}}"#
-                ));
-            }
-            "runner:taskdone" | "runner:taskerror" => {
-                if head.kind == "runner:taskerror" {
-                    errors += 1;
-                    if errors == 1 {
-                        eprintln!("first error: {}", &text[..text.len().min(300)]);
-                    }
-                }
-                let task_id = head.task_id.unwrap();
-                latencies.push(started.remove(task_id).unwrap().elapsed());
-            }
-            "runner:taskrejected" => panic!("task rejected: {text}"),
-            _ => {}
-        }
-    }
-    (latencies, errors)
-}
-
 /// Start -> registered and start -> first task done, median of 5 starts.
 fn startup(argv: &[String]) {
     let (mut registered, mut first_done) = (Vec::new(), Vec::new());
@@ -368,81 +307,6 @@ fn idle_memory(argv: &[String]) {
         "{}",
         json!({"scenario": "idle", "tree_rss_mib": tree, "runner_process_rss_mib": own})
     );
-}
-
-/// Samples the RSS of the whole process tree every 20 ms on its own thread.
-struct RssSampler {
-    stop: std::sync::Arc<std::sync::atomic::AtomicBool>,
-    handle: std::thread::JoinHandle<u64>,
-}
-
-impl RssSampler {
-    fn start(pid: u32) -> RssSampler {
-        let stop = std::sync::Arc::new(std::sync::atomic::AtomicBool::new(false));
-        let flag = stop.clone();
-        let handle = std::thread::spawn(move || {
-            let mut peak = 0;
-            while !flag.load(std::sync::atomic::Ordering::Relaxed) {
-                peak = peak.max(tree_rss_kib(pid));
-                std::thread::sleep(Duration::from_millis(20));
-            }
-            peak
-        });
-        RssSampler { stop, handle }
-    }
-
-    fn stop(self) -> u64 {
-        self.stop.store(true, std::sync::atomic::Ordering::Relaxed);
-        self.handle.join().unwrap()
-    }
-}
-
-fn descendants(pid: u32) -> Vec<u32> {
-    let mut all = vec![pid];
-    let mut i = 0;
-    while i < all.len() {
-        all.extend(common::children_of(all[i]));
-        i += 1;
-    }
-    all
-}
-
-fn status_kib(pid: u32, field: &str) -> u64 {
-    std::fs::read_to_string(format!("/proc/{pid}/status"))
-        .ok()
-        .and_then(|status| {
-            status
-                .lines()
-                .find(|l| l.starts_with(field))
-                .and_then(|l| l.split_whitespace().nth(1)?.parse().ok())
-        })
-        .unwrap_or(0)
-}
-
-fn tree_rss_kib(pid: u32) -> u64 {
-    descendants(pid)
-        .into_iter()
-        .map(|p| status_kib(p, "VmRSS:"))
-        .sum()
-}
-
-/// CPU time (user + system) of a process tree, including reaped children, in ms.
-fn tree_cpu_ms(pid: u32) -> f64 {
-    let ticks_per_sec = 100.0; // USER_HZ on Linux
-    let mut total = 0.0;
-    for pid in descendants(pid) {
-        if let Ok(stat) = std::fs::read_to_string(format!("/proc/{pid}/stat")) {
-            // Fields after the command name (which may contain spaces) start at field 3.
-            let rest = &stat[stat.rfind(')').unwrap() + 2..];
-            let fields: Vec<f64> = rest
-                .split_whitespace()
-                .map(|f| f.parse().unwrap_or(0.0))
-                .collect();
-            // utime, stime, cutime, cstime are fields 14..=17, i.e. 11..=14 here.
-            total += fields[11] + fields[12] + fields[13] + fields[14];
-        }
-    }
-    total / ticks_per_sec * 1000.0
 }
 
 /// A runner that does nothing: answers every task at once. Measures the broker's ceiling.
