@@ -271,6 +271,7 @@ fn a_killed_forkserver_fails_only_the_task_in_flight() {
     wait_until("the task's child is running", || {
         !children_of(forkserver[0]).is_empty()
     });
+    let task_process = children_of(forkserver[0])[0];
     nix::sys::signal::kill(
         nix::unistd::Pid::from_raw(forkserver[0] as i32),
         nix::sys::signal::Signal::SIGKILL,
@@ -285,6 +286,13 @@ fn a_killed_forkserver_fails_only_the_task_in_flight() {
         "{:#}",
         outcome.last
     );
+    // The orphaned task process must not run on: it dies with its forkserver.
+    wait_until("the orphaned task process is gone", || {
+        std::fs::read_to_string(format!("/proc/{task_process}/stat")).map_or(true, |stat| {
+            let state = stat.rsplit(')').next().unwrap_or("").trim_start();
+            state.starts_with('Z')
+        })
+    });
     let outcome = side.run_task("after", all_items("return 'fine'", json!([])));
     assert_eq!(
         outcome.last["data"]["result"],
