@@ -123,6 +123,9 @@ pub struct Config {
     /// `N8N_RUNNERS_TASK_USER` (ours): when the runner runs as root, task processes run as this
     /// user instead.
     pub task_user: String,
+    /// Whether `N8N_RUNNERS_TASK_USER` was set (the default `nobody` may fall back to root when it
+    /// cannot read the interpreter; a user named explicitly may not).
+    pub task_user_explicit: bool,
     /// `N8N_RUNNERS_TASK_NETWORK_ISOLATION` (ours): task processes get no network (needs root).
     pub task_network_isolation: bool,
     /// `N8N_RUNNERS_LAUNCHER_LOG_LEVEL`.
@@ -315,6 +318,7 @@ impl Config {
         let task_cpu_limit_secs = non_negative("N8N_RUNNERS_TASK_CPU_LIMIT", task_timeout)?;
         let task_max_processes = non_negative("N8N_RUNNERS_TASK_MAX_PROCESSES", 64)?;
         let task_max_file_size_mib = non_negative("N8N_RUNNERS_TASK_MAX_FILE_SIZE", 100)?;
+        let task_user_explicit = read_var(src, "N8N_RUNNERS_TASK_USER")?.is_some();
         let task_user = read_string(src, "N8N_RUNNERS_TASK_USER", "nobody")?;
         let task_network_isolation = read_bool(src, "N8N_RUNNERS_TASK_NETWORK_ISOLATION", false)?;
 
@@ -351,6 +355,7 @@ impl Config {
             task_max_processes,
             task_max_file_size_mib,
             task_user,
+            task_user_explicit,
             task_network_isolation,
             log_level,
             python,

@@ -94,6 +94,8 @@ impl Connection {
 pub struct Forkserver {
     current: Mutex<Option<Arc<Connection>>>,
     changed: Condvar,
+    /// Set by [`Forkserver::stop`]: the supervisor must not start a new one.
+    stopping: std::sync::atomic::AtomicBool,
 }
 
 impl Forkserver {
@@ -107,6 +109,7 @@ impl Forkserver {
         let forkserver = Arc::new(Forkserver {
             current: Mutex::new(Some(Arc::new(connection))),
             changed: Condvar::new(),
+            stopping: std::sync::atomic::AtomicBool::new(false),
         });
         let supervised = forkserver.clone();
         std::thread::Builder::new()
@@ -149,6 +152,19 @@ impl Forkserver {
         }
     }
 
+    /// Stops the forkserver for good (used when it must be restarted with other settings before
+    /// any task ran): its supervisor ends with it.
+    pub fn stop(&self) {
+        self.stopping
+            .store(true, std::sync::atomic::Ordering::SeqCst);
+        if let Some(connection) = self.current.lock().take() {
+            let _ = nix::sys::signal::kill(
+                nix::unistd::Pid::from_raw(connection.info.pid as i32),
+                nix::sys::signal::Signal::SIGKILL,
+            );
+        }
+    }
+
     fn publish(&self, connection: Option<Arc<Connection>>) {
         *self.current.lock() = connection;
         self.changed.notify_all();
@@ -158,6 +174,9 @@ impl Forkserver {
         let mut backoff = Duration::from_millis(100);
         loop {
             let status = child.wait();
+            if self.stopping.load(std::sync::atomic::Ordering::SeqCst) {
+                return;
+            }
             self.publish(None);
             match status {
                 Ok(status) => error!("Python forkserver exited ({status}); starting a new one"),

@@ -13,14 +13,29 @@ use log::{Level, LevelFilter, Log, Metadata, Record};
 struct StdoutLogger {
     decorate: bool,
     colour: bool,
+    /// `exec` prints its result on stdout, so its log lines go to stderr.
+    to_stderr: bool,
+}
+
+/// Where log lines go.
+#[derive(Clone, Copy, PartialEq, Eq)]
+pub enum Target {
+    Stdout,
+    Stderr,
 }
 
 /// Installs the logger; call once, before anything logs.
-pub fn init(level: LevelFilter) {
-    let decorate = std::io::stdout().is_terminal();
+pub fn init(level: LevelFilter, target: Target) {
+    let to_stderr = target == Target::Stderr;
+    let decorate = if to_stderr {
+        std::io::stderr().is_terminal()
+    } else {
+        std::io::stdout().is_terminal()
+    };
     let logger = StdoutLogger {
         decorate,
         colour: decorate && std::env::var_os("NO_COLOR").is_none(),
+        to_stderr,
     };
     if log::set_boxed_logger(Box::new(logger)).is_ok() {
         log::set_max_level(level);
@@ -57,7 +72,11 @@ impl Log for StdoutLogger {
             format!("{}\n", record.args())
         };
         // One write per line so lines from several threads never interleave.
-        let _ = std::io::stdout().lock().write_all(line.as_bytes());
+        if self.to_stderr {
+            let _ = std::io::stderr().lock().write_all(line.as_bytes());
+        } else {
+            let _ = std::io::stdout().lock().write_all(line.as_bytes());
+        }
     }
 
     fn flush(&self) {

@@ -79,11 +79,12 @@ fn main() {
             };
             // Only problems, unless asked: the output is the snippet's.
             let quiet = std::env::var_os("N8N_RUNNERS_LAUNCHER_LOG_LEVEL").is_none();
-            logging::init(if quiet {
+            let level = if quiet {
                 log::LevelFilter::Warn
             } else {
                 config.log_level
-            });
+            };
+            logging::init(level, logging::Target::Stderr);
             std::process::exit(exec::run(exec_args, config));
         }
         _ => {
@@ -91,7 +92,7 @@ fn main() {
                 eprintln!("{err}");
                 std::process::exit(1);
             }
-            logging::init(config.log_level);
+            logging::init(config.log_level, logging::Target::Stdout);
             secrets::hide_from_children();
             log::info!("Starting runner...");
             if std::env::var("N8N_SENTRY_DSN").is_ok_and(|dsn| !dsn.trim().is_empty()) {

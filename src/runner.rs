@@ -88,6 +88,15 @@ fn task_limits(config: &Config) -> Result<serde_json::Value, String> {
     Ok(limits)
 }
 
+/// The uid and gid task processes switch to, if any.
+fn task_user_of(settings: &forkserver::Settings) -> Option<(u32, u32)> {
+    let limits = settings.config.get("limits")?;
+    Some((
+        limits.get("uid")?.as_u64()? as u32,
+        limits.get("gid")?.as_u64()? as u32,
+    ))
+}
+
 /// Whether a user (not root) can traverse every directory down to `dir` and read `dir`; the
 /// first path it cannot reach otherwise.
 fn readable_by(dir: &str, uid: u32, gid: u32) -> Result<(), std::path::PathBuf> {
@@ -154,30 +163,49 @@ pub fn forkserver_settings(config: &Config) -> Result<forkserver::Settings, Stri
 /// Starts the forkserver and the security gate for this configuration: what both the broker
 /// runner and `exec` need to run a task.
 pub fn start_executor(config: &Config) -> Result<Executor, String> {
-    let settings = forkserver_settings(config)?;
-    let task_user = settings.config["limits"].get("uid").and_then(|uid| {
-        Some((
-            uid.as_u64()? as u32,
-            settings.config["limits"]["gid"].as_u64()? as u32,
-        ))
-    });
-    let forkserver = Forkserver::start(settings)?;
-    if let Some((uid, gid)) = task_user {
-        let info = &forkserver
-            .connection(Duration::ZERO)
-            .expect("published")
-            .info;
-        if let Err(path) = readable_by(&info.stdlib_dir, uid, gid) {
-            return Err(format!(
-                "N8N_RUNNERS_TASK_USER: task processes run as '{}', which cannot read {} \
-                 (the standard library of N8N_RUNNERS_PYTHON={}); install Python where that user \
-                 can read it, or name another user",
-                config.task_user,
-                path.display(),
-                config.python
-            ));
+    let mut settings = forkserver_settings(config)?;
+    let forkserver = match task_user_of(&settings) {
+        None => Forkserver::start(settings)?,
+        Some((uid, gid)) => {
+            let forkserver = Forkserver::start(settings.clone())?;
+            let info = forkserver
+                .connection(Duration::ZERO)
+                .expect("published")
+                .info
+                .clone();
+            match readable_by(&info.stdlib_dir, uid, gid) {
+                Ok(()) => forkserver,
+                Err(path) if !config.task_user_explicit => {
+                    // The default user cannot run this interpreter (e.g. a pyenv install under
+                    // /root): keep tasks working, say loudly what protection is missing.
+                    warn!(
+                        "Task processes run as root: the default task user '{}' cannot read {} \
+                         (the standard library of N8N_RUNNERS_PYTHON={}). Install Python where \
+                         that user can read it, or set N8N_RUNNERS_TASK_USER",
+                        config.task_user,
+                        path.display(),
+                        config.python
+                    );
+                    if let Some(limits) = settings.config.get_mut("limits") {
+                        limits["uid"] = serde_json::Value::Null;
+                        limits["gid"] = serde_json::Value::Null;
+                    }
+                    forkserver.stop();
+                    Forkserver::start(settings)?
+                }
+                Err(path) => {
+                    return Err(format!(
+                        "N8N_RUNNERS_TASK_USER: task processes run as '{}', which cannot read {} \
+                         (the standard library of N8N_RUNNERS_PYTHON={}); install Python where \
+                         that user can read it, or name another user",
+                        config.task_user,
+                        path.display(),
+                        config.python
+                    ))
+                }
+            }
         }
-    }
+    };
     let validator = {
         let info = &forkserver
             .connection(Duration::ZERO)

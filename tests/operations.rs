@@ -358,3 +358,52 @@ fn the_healthcheck_command_reflects_the_health_server() {
         .port();
     assert!(!probe(&closed.to_string()));
 }
+
+/// An interpreter the user `nobody` cannot read (pyenv under /root), if this machine has one.
+fn python_unreadable_by_nobody() -> Option<String> {
+    if !nix::unistd::geteuid().is_root() {
+        return None;
+    }
+    let home = std::env::var("HOME").ok()?;
+    let dir = std::fs::read_dir(format!("{home}/.pyenv/versions")).ok()?;
+    let root_mode =
+        std::os::unix::fs::PermissionsExt::mode(&std::fs::metadata(&home).ok()?.permissions());
+    if root_mode & 0o001 != 0 {
+        return None; // others can traverse the home directory
+    }
+    dir.flatten()
+        .map(|v| v.path().join("bin/python3"))
+        .find(|p| p.is_file())
+        .map(|p| p.to_string_lossy().into_owned())
+}
+
+#[test]
+fn the_default_task_user_falls_back_to_root_with_a_warning_when_it_cannot_read_python() {
+    let Some(python) = python_unreadable_by_nobody() else {
+        return;
+    };
+    let (_b, runner, mut side) = registered_runner(&[("N8N_RUNNERS_PYTHON", &python)]);
+    runner.wait_for_log("Task processes run as root: the default task user 'nobody' cannot read");
+    assert_eq!(
+        side.run_task("t", all_items("return 5", json!([])))
+            .result(),
+        &json!(5)
+    );
+}
+
+#[test]
+fn an_explicit_task_user_that_cannot_read_python_is_a_configuration_error() {
+    let Some(python) = python_unreadable_by_nobody() else {
+        return;
+    };
+    let broker = TestBroker::start();
+    let mut runner = Runner::start(
+        &broker,
+        &[
+            ("N8N_RUNNERS_PYTHON", &python),
+            ("N8N_RUNNERS_TASK_USER", "nobody"),
+        ],
+    );
+    assert_eq!(runner.wait_exit(), 1);
+    runner.wait_for_log("N8N_RUNNERS_TASK_USER: task processes run as 'nobody', which cannot read");
+}
