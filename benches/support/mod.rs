@@ -3,6 +3,7 @@
 #![allow(dead_code)]
 
 use std::collections::HashMap;
+use std::sync::atomic::{AtomicUsize, Ordering};
 use std::time::{Duration, Instant};
 
 use serde::Deserialize;
@@ -19,6 +20,9 @@ pub struct Head<'a> {
     #[serde(rename = "offerId")]
     pub offer_id: Option<&'a str>,
 }
+
+/// Task ids are unique across rounds.
+static NEXT_TASK: AtomicUsize = AtomicUsize::new(1);
 
 /// Accepts every offer with a new task until `count` tasks are answered; returns each task's
 /// accept -> done latency and the number of failed tasks.
@@ -45,7 +49,7 @@ pub fn drive(
         match head.kind {
             "runner:taskoffer" if issued < count => {
                 issued += 1;
-                let task_id = format!("task{issued}");
+                let task_id = format!("task{}", NEXT_TASK.fetch_add(1, Ordering::Relaxed));
                 started.insert(task_id.clone(), Instant::now());
                 let offer_id = head.offer_id.unwrap();
                 side.send_text(&format!(
@@ -68,9 +72,15 @@ pub fn drive(
                 let task_id = head.task_id.unwrap();
                 latencies.push(started.remove(task_id).unwrap().elapsed());
             }
+            // Not needed for this round: keep it for the next, or the runner would count it as
+            // open until it expires and run with a slot less.
+            "runner:taskoffer" => side.put_back_offer(&text),
             "runner:taskrejected" => panic!("task rejected: {text}"),
             _ => {}
         }
+    }
+    for offer in pending {
+        side.put_back_offer(&offer);
     }
     (latencies, errors)
 }

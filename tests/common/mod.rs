@@ -287,6 +287,11 @@ impl BrokerSide {
         self.offers.drain(..).collect()
     }
 
+    /// Gives back an offer (as received) that a load test did not use.
+    pub fn put_back_offer(&mut self, text: &str) {
+        self.keep_offer(serde_json::from_str(text).expect("an offer"));
+    }
+
     fn keep_offer(&mut self, offer: Value) {
         self.offers.push_back(offer);
         self.offer_times.push_back(Instant::now());
