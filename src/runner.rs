@@ -36,6 +36,8 @@ const PRELOAD: &[&str] = &["json"];
 enum Stop {
     Signal(i32),
     Connection(Ended),
+    /// The forkserver (or the security gate) could not be started.
+    StartFailed(String),
 }
 
 /// The OS-level limits of every task process, as the forkserver applies them.
@@ -244,31 +246,43 @@ pub fn run(config: Config) -> i32 {
             return 1;
         }
     }
-    let executor = match start_executor(&config) {
-        Ok(executor) => Arc::new(executor),
-        Err(err) => {
-            error!("{err}");
-            return 1;
-        }
-    };
     let (outbox, outbox_rx) = outbox::outbox().expect("creating an eventfd");
     let (kick, kicks) = offers::kick_channel();
     offers::spawn(state.clone(), outbox.clone(), kicks, metrics.clone());
-
-    let (jobs_tx, jobs_rx) = crossbeam_channel::bounded(config.max_concurrency);
-    worker::spawn_pool(
-        config.max_concurrency,
-        jobs_rx,
-        WorkerContext {
-            state: state.clone(),
-            outbox: outbox.clone(),
-            kick: kick.clone(),
-            executor,
-            metrics: metrics.clone(),
-        },
-    );
-
     let (stop_tx, stop_rx) = crossbeam_channel::bounded(4);
+
+    // The forkserver starts (~80 ms of interpreter start-up) while the runner already connects
+    // and registers. Tasks accepted meanwhile wait in the job channel, which holds as many jobs
+    // as there are slots, until the workers start with the executor.
+    let (jobs_tx, jobs_rx) = crossbeam_channel::bounded(config.max_concurrency);
+    {
+        let config = config.clone();
+        let context = (state.clone(), outbox.clone(), kick.clone(), metrics.clone());
+        let failed_tx = stop_tx.clone();
+        std::thread::Builder::new()
+            .name("start".into())
+            .spawn(move || match start_executor(&config) {
+                Ok(executor) => {
+                    let (state, outbox, kick, metrics) = context;
+                    worker::spawn_pool(
+                        config.max_concurrency,
+                        jobs_rx,
+                        WorkerContext {
+                            state,
+                            outbox,
+                            kick,
+                            executor: Arc::new(executor),
+                            metrics,
+                        },
+                    );
+                }
+                Err(err) => {
+                    let _ = failed_tx.send(Stop::StartFailed(err));
+                }
+            })
+            .expect("spawning the start-up thread");
+    }
+
     let connection = BrokerConnection {
         config: config.clone(),
         runner_id: ids::new_id(),
@@ -358,6 +372,10 @@ pub fn run(config: Config) -> i32 {
                 break 1;
             }
             Stop::Connection(Ended::Closed) => break 0,
+            Stop::StartFailed(err) => {
+                error!("{err}");
+                break 1;
+            }
         }
     };
     if config.health_enabled {
@@ -408,7 +426,7 @@ fn shut_down(
     loop {
         match stop_rx.recv_deadline(closed_by) {
             Ok(Stop::Connection(_)) | Err(_) => break,
-            Ok(Stop::Signal(_)) => {} // already shutting down
+            Ok(Stop::Signal(_)) | Ok(Stop::StartFailed(_)) => {} // already shutting down
         }
     }
     info!("Runner stopped");

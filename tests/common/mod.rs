@@ -554,5 +554,7 @@ pub fn registered_runner(env: &[(&str, &str)]) -> (TestBroker, Runner, BrokerSid
     let runner = Runner::start(&broker, env);
     let mut side = broker.accept();
     side.handshake();
+    // The forkserver starts alongside the connection; tests that look at it need it there.
+    runner.wait_for_log("Python forkserver ready");
     (broker, runner, side)
 }
