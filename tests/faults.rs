@@ -290,3 +290,19 @@ fn a_broker_that_never_reads_is_dropped_before_buffers_grow_without_bound() {
         .unwrap();
     assert!(rss_kib < 64 * 1024, "runner peak RSS {rss_kib} KiB");
 }
+
+#[test]
+fn with_network_isolation_a_task_cannot_reach_even_loopback() {
+    if !nix::unistd::geteuid().is_root() {
+        return; // Network namespaces need the runner to start as root.
+    }
+    let (broker, runner, mut side) =
+        registered_runner(&with_os(&[("N8N_RUNNERS_TASK_NETWORK_ISOLATION", "true")]));
+    let code = format!(
+        "import socket\ntry:\n    socket.create_connection(('127.0.0.1', {}), timeout=2)\n    return [{{'connected': True}}]\nexcept OSError as e:\n    return [{{'connected': False}}]",
+        broker.port
+    );
+    let outcome = side.run_task("net", all_items(&code, json!([])));
+    assert_eq!(outcome.result(), &json!([{"connected": false}]));
+    assert_still_healthy(&runner, &mut side);
+}
