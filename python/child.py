@@ -872,6 +872,9 @@ class ImportGuard:
         return self.visible_part(module, request)
 
     def visible_part(self, module, request):
+        return module_view(self.policy, self.visible_module(module, request))
+
+    def visible_module(self, module, request):
         """What the import hands back, cut down to what the allowlist allows.
 
         `import os.path` returns `os` and `from os import path` returns `os` as well; with
@@ -884,6 +887,46 @@ class ImportGuard:
         if request.fromlist:
             return partial_module(module, returned, request.fromlist)
         return module_path_stub(module, returned, request.target, self.policy)
+
+
+# View -> the real module behind it. Kept here, not on the view, so user code cannot reach it.
+_VIEWED = {}
+
+
+def module_view(policy, module):
+    """The module as user code sees it: every attribute of the real module, except other
+    modules the allowlists do not allow. Without this, an allowed module opens the way to any
+    module it imported itself (`json.codecs.builtins.open`, `random._os`)."""
+    if type(module) is not ModuleType:
+        return module
+    view = _ModuleView(module.__name__)
+    _VIEWED[id(view)] = (view, module, policy)
+    return view
+
+
+def _view_attribute(view, name):
+    _, module, policy = _VIEWED[id(view)]
+    value = getattr(module, name)
+    if type(value) is not ModuleType:
+        return value
+    # A submodule counts under the dotted name it is registered as (`os.path` is `posixpath`).
+    as_submodule = f"{module.__name__}.{name}"
+    if sys.modules.get(as_submodule) is value and policy.allows(as_submodule):
+        return module_view(policy, value)
+    if policy.allows(value.__name__):
+        return module_view(policy, value)
+    raise security_violation(
+        "Security violation detected",
+        policy.refusal(value.__name__)
+        or f"Access to module '{value.__name__}' through '{module.__name__}' is disallowed.",
+    ) from None
+
+
+_ModuleView = type(
+    "module",
+    (ModuleType,),
+    {"__getattr__": _view_attribute, "__module__": "builtins"},
+)
 
 
 def calling_frame():

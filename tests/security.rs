@@ -193,3 +193,34 @@ fn the_grant_token_is_in_no_environment_user_code_can_read() {
     let outcome = side.run_task("t", all_items(&code, json!([])));
     assert_eq!(outcome.result(), &json!([{"found": [], "env": false}]));
 }
+
+#[test]
+fn an_allowed_module_does_not_open_the_modules_it_imported() {
+    let (_b, _r, mut side) = registered_runner(&[("N8N_RUNNERS_STDLIB_ALLOW", "json,random")]);
+    for (n, code) in [
+        "import json\nreturn [{'r': str(json.codecs.builtins.open)}]",
+        "import json\nb = json.codecs\nreturn [{'r': str(b.sys.modules)}]",
+        "import random\nreturn [{'pid': random._os.getpid()}]",
+        "from json import codecs\nreturn [{'r': str(codecs)}]",
+    ]
+    .iter()
+    .enumerate()
+    {
+        let outcome = side.run_task(&format!("t{n}"), all_items(code, json!([])));
+        let error = outcome.error();
+        assert!(
+            error["message"]
+                .as_str()
+                .unwrap()
+                .starts_with("Security violation"),
+            "{code}: {error}"
+        );
+    }
+    // What the allowed modules offer still works, their own submodules included.
+    let code = "import json, random\nfrom json import decoder\nrandom.seed(1)\nreturn [{'v': json.loads('[1]'), 'r': random.randint(1, 1), 'd': decoder.JSONDecodeError.__name__}]";
+    let outcome = side.run_task("ok", all_items(code, json!([])));
+    assert_eq!(
+        outcome.result(),
+        &json!([{"v": [1], "r": 1, "d": "JSONDecodeError"}])
+    );
+}
