@@ -150,6 +150,7 @@ pub fn run(
         fork_errno: None,
         stop: None,
         kill_at: None,
+        term_sent: false,
         killed: false,
         too_large: None,
         deadline: Instant::now() + limits.timeout,
@@ -174,6 +175,7 @@ struct Run<'a> {
     fork_errno: Option<i32>,
     stop: Option<StopReason>,
     kill_at: Option<Instant>,
+    term_sent: bool,
     killed: bool,
     too_large: Option<u64>,
     deadline: Instant,
@@ -199,26 +201,23 @@ impl Run<'_> {
             if self.stop.is_none() && now >= self.deadline {
                 self.begin_stop(StopReason::Timeout);
             }
-            if let Some(kill_at) = self.kill_at {
-                if now >= kill_at && !self.killed {
-                    self.signal(Signal::SIGKILL);
-                    self.killed = true;
-                }
-            }
+            self.enforce_stop(now);
             // After the child exited, a result pipe still held open by a stray grandchild must
             // not keep us waiting beyond the task's deadline.
             if self.exit_code.is_some() && now >= self.deadline {
                 return Ok(());
             }
 
-            let mut wake_at = self.deadline;
-            if let Some(kill_at) = self.kill_at.filter(|_| !self.killed) {
-                wake_at = wake_at.min(kill_at);
-            }
-            if self.stop.is_some() && self.killed {
-                // Only the exit status is missing; the forkserver reports it promptly.
-                wake_at = now + Duration::from_secs(3600);
-            }
+            // Records and results wake the poll themselves; the clock matters only for the
+            // deadline and, once a child to signal is known, for its SIGKILL.
+            let only_records = now + Duration::from_secs(3600);
+            let wake_at = match self.stop {
+                None => self.deadline,
+                Some(_) if self.pid.is_some() && !self.killed => {
+                    self.kill_at.unwrap_or(only_records)
+                }
+                Some(_) => only_records,
+            };
             let timeout = PollTimeout::try_from(wake_at.saturating_duration_since(now))
                 .unwrap_or(PollTimeout::MAX);
 
@@ -285,14 +284,28 @@ impl Run<'_> {
         self.stop = Some(reason);
         // Nobody will read the rest of the task or the result now.
         self.task_w = None;
+        let now = Instant::now();
         if reason == StopReason::TooLarge {
             self.result_r = None;
-            self.kill_at = Some(Instant::now());
+            self.kill_at = Some(now);
         } else {
-            self.signal(Signal::SIGTERM);
-            self.kill_at = Some(Instant::now() + TERMINATION_GRACE);
+            self.kill_at = Some(now + TERMINATION_GRACE);
         }
-        if reason == StopReason::TooLarge && self.pid.is_some() {
+        self.enforce_stop(now);
+    }
+
+    /// Carries out a requested stop as far as it can yet: SIGTERM once (a too-large result goes
+    /// straight to SIGKILL), SIGKILL when `kill_at` has come. Both need the child's pid; before
+    /// the `P` record arrives they wait for it.
+    fn enforce_stop(&mut self, now: Instant) {
+        let (Some(reason), Some(_)) = (self.stop, self.pid) else {
+            return;
+        };
+        if !self.term_sent && reason != StopReason::TooLarge {
+            self.signal(Signal::SIGTERM);
+            self.term_sent = true;
+        }
+        if !self.killed && self.kill_at.is_some_and(|at| now >= at) {
             self.signal(Signal::SIGKILL);
             self.killed = true;
         }
@@ -330,18 +343,7 @@ impl Run<'_> {
                         b'P' => {
                             self.pid = Some(value);
                             // A stop requested before the pid was known is carried out now.
-                            if self.stop.is_some() {
-                                let sig = if self.killed {
-                                    Signal::SIGKILL
-                                } else {
-                                    Signal::SIGTERM
-                                };
-                                self.signal(sig);
-                                if self.stop == Some(StopReason::TooLarge) {
-                                    self.signal(Signal::SIGKILL);
-                                    self.killed = true;
-                                }
-                            }
+                            self.enforce_stop(Instant::now());
                         }
                         b'X' => self.exit_code = Some(value),
                         b'E' => self.fork_errno = Some(value),

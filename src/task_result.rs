@@ -106,7 +106,7 @@ pub struct Settled<'a> {
     pub result: Result<&'a RawValue, Failure>,
 }
 
-/// Reads a child's outcome; `frame_owner` keeps the frame bytes alive for the borrow.
+/// Reads a child's outcome; the result borrows the frame bytes inside `outcome`.
 /// The limits a task ran under, for the messages that name them.
 #[derive(Debug, Clone, Copy)]
 pub struct Bounds {
@@ -223,18 +223,20 @@ mod tests {
 
     #[test]
     fn resource_limit_exits_name_the_limit() {
-        let message = |outcome: ChildOutcome| {
-            settle(&outcome, &bounds(60, 1))
-                .result
-                .unwrap_err()
-                .message()
-                .to_owned()
-        };
         assert_eq!(
             message(ChildOutcome::Exited(-24)),
             "Task exceeded the CPU time limit of 30 seconds (N8N_RUNNERS_TASK_CPU_LIMIT)"
         );
         assert!(message(ChildOutcome::Exited(71)).contains("could not be confined"));
+    }
+
+    /// The failure message of a run that ended this way.
+    fn message(outcome: ChildOutcome) -> String {
+        settle(&outcome, &bounds(60, 1))
+            .result
+            .unwrap_err()
+            .message()
+            .to_owned()
     }
 
     fn frame(json: &str) -> ChildOutcome {
@@ -260,13 +262,6 @@ mod tests {
 
     #[test]
     fn exit_codes_map_to_n8n_messages() {
-        let message = |outcome: ChildOutcome| {
-            settle(&outcome, &bounds(60, 1))
-                .result
-                .unwrap_err()
-                .message()
-                .to_owned()
-        };
         assert_eq!(message(ChildOutcome::Exited(-15)), "Task was cancelled");
         assert_eq!(
             message(ChildOutcome::Exited(-9)),

@@ -1,6 +1,6 @@
 //! The worker pool: each worker runs one task at a time, from settings to reply.
 //!
-//! A task's life in a worker: (validation, see the security issue) -> a fresh child from the
+//! A task's life in a worker: the security gate (see `executor`) -> a fresh child from the
 //! forkserver -> its result under the deadline -> the prints as `runner:rpc` calls -> one
 //! `runner:taskdone` or `runner:taskerror` -> the slot is freed and offered again at once.
 //! There are exactly `N8N_RUNNERS_MAX_CONCURRENCY` workers and never more accepted tasks, so a
