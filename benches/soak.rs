@@ -56,7 +56,7 @@ fn main() {
                     forkserver_rss_kib: status_kib(forkserver, "VmRSS:"),
                     runner_fds: open_fds(pid),
                     forkserver_fds: open_fds(forkserver),
-                    children: common::children_of(forkserver).len(),
+                    children: common::task_processes(forkserver).len(),
                 };
                 if samples.len() % 10 == 0 {
                     println!(

@@ -1,28 +1,30 @@
 """Fork server: the one long-lived Python process the Rust runner starts for task children.
 
 Owns the control-socket protocol and the children's lives: it reads the configuration, loads the
-child module (python/child.py) from source, preloads modules once, reports ready, then forks one
-fresh child per fork request, reports each child's pid and exit code on that child's status pipe,
-reaps children, and kills them all when the Rust side goes away. What a child does with its task
-lives in child.py.
+sandbox (python/sandbox.py) and child (python/child.py) modules from source, preloads modules
+once, learns which sandbox layers the kernel grants, reports ready, then forks one fresh child
+per fork request, reports each child's exit code on that child's status pipe, reaps children,
+and kills them all when the Rust side goes away. How a child is confined lives in sandbox.py,
+what it does with its task in child.py.
 
 Started as `python -I -B -c <this text>` with fd 3 = one end of an AF_UNIX SOCK_SEQPACKET
 socketpair (the control socket):
-  1. Rust -> us: one JSON config message: child_source, preload, block_env, builtins_deny,
-     stdlib_allow, external_allow, blocked_names, blocked_attributes, allow_transitive_imports
-     (child.py's prepare() reads all but the first two; unknown keys are ignored).
-  2. us -> Rust: one JSON ready message (ready, pid, python, executable, stdlib_module_names).
+  1. Rust -> us: one JSON config message: child_source, sandbox_source, preload, block_env,
+     builtins_deny, stdlib_allow, external_allow, blocked_names, blocked_attributes,
+     allow_transitive_imports, limits, sandbox (unknown keys are ignored).
+  2. us -> Rust: one JSON ready message (ready, pid, python, executable, stdlib_dir,
+     stdlib_module_names, sandbox: the layers in force).
   3. Rust -> us: fork requests, each the byte b"F" plus fds task_r, result_w, status_w.
 Status records on status_w are 5 bytes: an ASCII tag and a big-endian signed 32-bit value:
-R<0> when the request is taken (before the fork), P<pid> after the fork, X<exit code> when reaped (negative = killed by that signal), or
-E<errno> when the fork failed.
+R<0> when the request is taken (before the fork), P<pid> from the child itself (its pid as the
+runner sees it), X<exit code> when reaped (negative = killed by that signal), or E<errno> when
+the fork failed.
 """
 
 import gc
 import json
 import os
 import platform
-import resource
 import select
 import signal
 import socket
@@ -39,13 +41,11 @@ REQUEST_BUFSIZE = 16
 MAX_REQUEST_FDS = 16
 FORK_REQUEST = b"F"
 CHILD_MODULE_NAME = "n8n_child"
-CHILD_SOURCE_NAME = "<n8n_child>"
+SANDBOX_MODULE_NAME = "n8n_sandbox"
 CHILD_FAILURE_EXIT = 70
 STATUS_RECORD = struct.Struct(">ci")
 PR_SET_PDEATHSIG = 1
 PR_SET_DUMPABLE = 4
-PR_SET_NO_NEW_PRIVS = 38
-CLONE_NEWNET = 0x40000000
 # A child whose confinement could not be set up exits with this code before running anything.
 CONFINEMENT_FAILURE_EXIT = 71
 # Blocked across fork() so a signal aimed at the new child waits until it has default handlers.
@@ -56,21 +56,18 @@ CLOEXEC_ON_RECEIVE = getattr(socket, "MSG_CMSG_CLOEXEC", 0)
 class State:
     """Everything the main loop and a freshly forked child need to know."""
 
-    def __init__(self, sock, config, child_module):
+    def __init__(self, sock, config, child_module, sandbox):
         self.sock = sock
         self.config = config
         self.child_module = child_module
+        self.sandbox = sandbox
         self.wake_r = -1
         self.wake_w = -1
         # pid -> status_w of every child not yet reaped.
         self.children = {}
         self.stopping = False
         self.server_pid = os.getpid()
-        self.libc = load_libc()
-        if self.libc is not None:
-            # Task children (same user, unless the runner is root) must not read this
-            # process's memory or /proc files.
-            self.libc.prctl(PR_SET_DUMPABLE, 0, 0, 0, 0)
+        self.libc = sandbox.libc
 
 
 def log(text):
@@ -90,19 +87,28 @@ def main():
     config = receive_config(sock)
     if config is None:
         return 0
-    child_module = load_child_module(config)
+    sandbox_module = load_module(SANDBOX_MODULE_NAME, config["sandbox_source"])
+    sandbox = sandbox_module.Sandbox(config, log)
+    # Task children (same user, unless the runner is root) must not read this process's memory
+    # or /proc files.
+    sandbox.libc.prctl(PR_SET_DUMPABLE, 0, 0, 0, 0)
+    child_module = load_module(CHILD_MODULE_NAME, config["child_source"])
     preload_modules(config.get("preload") or ())
     prepare = getattr(child_module, "prepare", None)
     if prepare is not None:
         prepare(config)
-    state = State(sock, config, child_module)
+    # After every import: the sandbox lets tasks read what sys.path names now.
+    sandbox.start()
+    report = sandbox.probe()
+    state = State(sock, config, child_module, sandbox)
     install_signal_handlers(state)
     # Everything loaded so far is shared with every child; freezing keeps the collector from
     # touching (and so copying) those pages in the children.
     gc.freeze()
-    send_ready(sock)
+    send_ready(sock, report)
     serve(state)
     shutdown(state)
+    sandbox.shutdown()
     return 0
 
 
@@ -114,15 +120,18 @@ def receive_config(sock):
     if flags & socket.MSG_TRUNC:
         raise SystemExit(f"configuration message larger than {CONFIG_BUFSIZE} bytes")
     config = json.loads(message.decode("utf-8"))
-    if not isinstance(config, dict) or not isinstance(config.get("child_source"), str):
-        raise SystemExit("configuration must be a JSON object with a child_source string")
+    if not isinstance(config, dict) or not all(
+        isinstance(config.get(key), str) for key in ("child_source", "sandbox_source")
+    ):
+        raise SystemExit("configuration must be a JSON object with child_source and "
+                         "sandbox_source strings")
     return config
 
 
-def load_child_module(config):
-    module = types.ModuleType(CHILD_MODULE_NAME)
-    sys.modules[CHILD_MODULE_NAME] = module
-    code = compile(config["child_source"], CHILD_SOURCE_NAME, "exec", dont_inherit=True)
+def load_module(name, source):
+    module = types.ModuleType(name)
+    sys.modules[name] = module
+    code = compile(source, f"<{name}>", "exec", dont_inherit=True)
     exec(code, module.__dict__)
     return module
 
@@ -158,8 +167,9 @@ def ignore_signal(signum, frame):
     pass
 
 
-def send_ready(sock):
+def send_ready(sock, sandbox_report):
     ready = {
+        "sandbox": sandbox_report,
         "ready": True,
         "pid": os.getpid(),
         "python": platform.python_version(),
@@ -229,7 +239,14 @@ def fork_child(state, task_r, result_w, status_w):
     flush_std_streams()
     saved_mask = signal.pthread_sigmask(signal.SIG_BLOCK, FORK_BLOCKED_SIGNALS)
     try:
-        pid = os.fork()
+        state.sandbox.before_fork()
+        try:
+            pid = os.fork()
+        except OSError:
+            state.sandbox.after_fork_parent(None)
+            raise
+        if pid != 0:
+            state.sandbox.after_fork_parent(pid)
     except OSError as exc:
         signal.pthread_sigmask(signal.SIG_SETMASK, saved_mask)
         log(f"fork failed: {exc}")
@@ -245,7 +262,6 @@ def fork_child(state, task_r, result_w, status_w):
     except OSError:
         pass
     close_all((task_r, result_w))
-    write_status(status_w, b"P", pid)
     state.children[pid] = status_w
 
 
@@ -273,7 +289,10 @@ def reap_children(state):
 def report_exit(state, pid, status):
     status_w = state.children.pop(pid, None)
     if status_w is None:
+        # Not a task: the init of a sandbox slot, which must not be used again.
+        state.sandbox.forget_slot(pid)
         return
+    state.sandbox.after_reap(pid, state.children)
     write_status(status_w, b"X", os.waitstatus_to_exitcode(status))
     close_all((status_w,))
 
@@ -321,57 +340,24 @@ def kill_group(pid):
 # In the child
 
 
-def confine(state):
-    """The floor the operating system enforces under the Python-level guards: resource limits,
-    no core dumps, no privilege gain, optionally no network, and (when the runner runs as root)
-    an unprivileged user. Limits first, while still allowed to set them; the user switch last but
-    one; then no_new_privs. Rust names the values and the variables behind them."""
-    limits = state.config.get("limits") or {}
-    resource.setrlimit(resource.RLIMIT_CORE, (0, 0))
-    for key, which, headroom in (
-        ("memory_bytes", resource.RLIMIT_AS, 0),
-        # The soft CPU limit sends SIGXCPU (reported by Rust); the hard one a second later kills.
-        ("cpu_seconds", resource.RLIMIT_CPU, 1),
-        ("max_file_bytes", resource.RLIMIT_FSIZE, 0),
-        ("max_processes", resource.RLIMIT_NPROC, 0),
-    ):
-        value = int(limits.get(key) or 0)
-        if value > 0:
-            resource.setrlimit(which, (value, value + headroom))
-    if limits.get("isolate_network"):
-        if state.libc is None or state.libc.unshare(CLONE_NEWNET) != 0:
-            raise OSError("unshare(CLONE_NEWNET) failed (network isolation needs root)")
-    uid, gid = limits.get("uid"), limits.get("gid")
-    if uid is not None and os.getuid() == 0:
-        os.setgroups([])
-        os.setgid(int(gid))
-        os.setuid(int(uid))
-        if os.getuid() == 0:
-            raise OSError("still root after setuid")
-    if state.libc is not None:
-        state.libc.prctl(PR_SET_NO_NEW_PRIVS, 1, 0, 0, 0)
-
-
 def die_with_forkserver(state):
     """Asks the kernel to SIGKILL this child if the forkserver dies: Rust may not have its pid
-    yet to stop it, and an orphan must never run on unsupervised."""
-    if state.libc is not None:
-        state.libc.prctl(PR_SET_PDEATHSIG, signal.SIGKILL, 0, 0, 0)
-    if os.getppid() != state.server_pid:
+    yet to stop it, and an orphan must never run on unsupervised. (In a PID namespace of its own
+    the child's parent is outside it, so getppid() is 0; the forkserver is then PID 1 of a
+    namespace whose death kills every task anyway.)"""
+    state.libc.prctl(PR_SET_PDEATHSIG, signal.SIGKILL, 0, 0, 0)
+    if os.getppid() not in (state.server_pid, 0):
         # The forkserver died before the request could take effect.
         os._exit(CHILD_FAILURE_EXIT)
 
 
-def load_libc():
-    """libc for prctl and unshare, which the os module does not offer."""
+def host_pid():
+    """This process's pid as the runner sees it. /proc is still the runner's here (a task mounts
+    its own later), and /proc/self names the reader in the namespace of that /proc."""
     try:
-        import ctypes
-
-        return ctypes.CDLL(None, use_errno=True)
-    except (ImportError, OSError) as exc:
-        log(f"libc unavailable: children will not die with the forkserver nor drop privileges "
-            f"through prctl: {exc}")
-        return None
+        return int(os.readlink("/proc/self"))
+    except (OSError, ValueError):
+        return os.getpid()
 
 
 def become_child(state, task_r, result_w, status_w, saved_mask):
@@ -379,8 +365,11 @@ def become_child(state, task_r, result_w, status_w, saved_mask):
     code = CHILD_FAILURE_EXIT
     try:
         signal.set_wakeup_fd(-1)
+        # The child reports its own pid: the forkserver may live in a PID namespace of its own,
+        # where fork() returns a number that means nothing to the runner.
+        write_status(status_w, b"P", host_pid())
         try:
-            confine(state)
+            state.sandbox.confine()
         except Exception as exc:
             log(f"could not confine a task child: {type(exc).__name__}: {exc}")
             os._exit(CONFINEMENT_FAILURE_EXIT)

@@ -126,12 +126,17 @@ pub struct Config {
     /// Whether `N8N_RUNNERS_TASK_USER` was set (the default `nobody` may fall back to root when it
     /// cannot read the interpreter; a user named explicitly may not).
     pub task_user_explicit: bool,
-    /// `N8N_RUNNERS_TASK_NETWORK_ISOLATION` (ours): task processes get no network (needs root).
+    /// `N8N_RUNNERS_TASK_NETWORK_ISOLATION` (ours): task processes get no network.
     pub task_network_isolation: bool,
+    /// `N8N_RUNNERS_SANDBOX` (ours): `strict` refuses to start without every sandbox layer.
+    pub sandbox_mode: crate::sandbox::Mode,
     /// `N8N_RUNNERS_LAUNCHER_LOG_LEVEL`.
     pub log_level: log::LevelFilter,
     /// `N8N_RUNNERS_PYTHON` (ours): the interpreter that runs the forkserver.
     pub python: String,
+    /// Whether `N8N_RUNNERS_PYTHON` was set (else another interpreter may be preferred when the
+    /// task user cannot read the default one).
+    pub python_explicit: bool,
 }
 
 /// Where configuration values come from; the process environment in production, a map in tests.
@@ -321,8 +326,16 @@ impl Config {
         let task_user_explicit = read_var(src, "N8N_RUNNERS_TASK_USER")?.is_some();
         let task_user = read_string(src, "N8N_RUNNERS_TASK_USER", "nobody")?;
         let task_network_isolation = read_bool(src, "N8N_RUNNERS_TASK_NETWORK_ISOLATION", false)?;
+        let sandbox_raw = read_string(src, "N8N_RUNNERS_SANDBOX", "best-effort")?;
+        let sandbox_mode = crate::sandbox::Mode::parse(&sandbox_raw).ok_or_else(|| {
+            invalid(
+                "N8N_RUNNERS_SANDBOX",
+                format!("Sandbox mode must be 'best-effort' or 'strict', got '{sandbox_raw}'"),
+            )
+        })?;
 
         let log_level = parse_log_level(src.get("N8N_RUNNERS_LAUNCHER_LOG_LEVEL"));
+        let python_explicit = read_var(src, "N8N_RUNNERS_PYTHON")?.is_some();
         let python = read_string(src, "N8N_RUNNERS_PYTHON", "python3")?;
         if python.trim().is_empty() {
             return Err(invalid(
@@ -357,8 +370,10 @@ impl Config {
             task_user,
             task_user_explicit,
             task_network_isolation,
+            sandbox_mode,
             log_level,
             python,
+            python_explicit,
         })
     }
 

@@ -1,32 +1,47 @@
 //! The Python forkserver: one long-lived interpreter that forks a fresh child per task.
 //!
 //! Started at boot with a clean environment (it never sees the runner's tokens), it preloads the
-//! child-side code (`python/child.py`) and common modules once, so a task costs a `fork()` instead
-//! of an interpreter start. We talk to it over a `SOCK_SEQPACKET` socketpair on its fd 3: the first
-//! message is its configuration, it answers once when ready, and from then on every message is a
-//! fork request carrying three pipe ends by `SCM_RIGHTS` (see [`Connection::request_child`]).
-//! A supervisor thread waits on the process and starts a new one if it dies; tasks in flight at
-//! that moment fail (their status pipes reach EOF), later tasks use the new forkserver.
+//! child-side code (`python/child.py`, `python/sandbox.py`) and common modules once, so a task
+//! costs a `fork()` instead of an interpreter start. Where the kernel allows, it starts as PID 1
+//! of user, PID and mount namespaces of its own: it can then give each task namespaces of its
+//! own without the runner being root, it holds no privilege outside them, and when it dies the
+//! kernel kills every task process with it. We talk to it over a `SOCK_SEQPACKET` socketpair on
+//! its fd 3: the first message is its configuration, it answers once when ready, and from then
+//! on every message is a fork request carrying three pipe ends by `SCM_RIGHTS` (see
+//! [`Connection::request_child`]). Its stderr, which task processes inherit, reaches our log
+//! only line by line behind a `python:` prefix, so nothing a task writes can pass for a line of
+//! the runner's own. A supervisor thread waits on the process and starts a new one if it dies;
+//! tasks in flight at that moment fail (their status pipes reach EOF), later tasks use the new
+//! forkserver.
 
+use std::ffi::CString;
 use std::io::IoSlice;
-use std::os::fd::{AsFd, AsRawFd, BorrowedFd, OwnedFd};
+use std::os::fd::{AsFd, AsRawFd, BorrowedFd, OwnedFd, RawFd};
 use std::os::unix::process::CommandExt;
 use std::process::{Child, Command, Stdio};
+use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use log::{error, info, warn};
+use nix::libc;
 use nix::poll::{poll, PollFd, PollFlags, PollTimeout};
 use nix::sys::socket::{
     recv, send, sendmsg, socketpair, AddressFamily, ControlMessage, MsgFlags, SockFlag, SockType,
 };
+use nix::sys::wait::{waitpid, WaitStatus};
+use nix::unistd::Pid;
 use parking_lot::{Condvar, Mutex};
 use serde::Deserialize;
+
+use crate::sandbox;
 
 /// The forkserver's Python source, run with `python -I -B -c`.
 const FORKSERVER_PY: &str = include_str!("../python/forkserver.py");
 /// The child-side code, handed to the forkserver in its configuration.
 const CHILD_PY: &str = include_str!("../python/child.py");
+/// The confinement of task children, handed over the same way.
+const SANDBOX_PY: &str = include_str!("../python/sandbox.py");
 
 /// How long a new forkserver may take to report ready.
 const READY_TIMEOUT: Duration = Duration::from_secs(30);
@@ -40,8 +55,11 @@ pub struct Settings {
     pub python: String,
     /// The forkserver's whole environment.
     pub env: Vec<(String, String)>,
-    /// The configuration object sent as the first message, minus `child_source`.
+    /// The configuration object sent as the first message, minus the sources and minus
+    /// `sandbox.namespaces` (set by [`spawn`] from how it started the forkserver).
     pub config: serde_json::Map<String, serde_json::Value>,
+    /// Try to start the forkserver in namespaces of its own.
+    pub namespaces: bool,
 }
 
 /// What a forkserver reports when ready.
@@ -55,6 +73,9 @@ pub struct ReadyInfo {
     pub stdlib_dir: String,
     #[serde(default)]
     pub stdlib_module_names: Vec<String>,
+    /// The sandbox layers in force for task processes.
+    #[serde(default)]
+    pub sandbox: sandbox::Report,
 }
 
 /// One running forkserver: its control socket and what it told us.
@@ -95,7 +116,7 @@ pub struct Forkserver {
     current: Mutex<Option<Arc<Connection>>>,
     changed: Condvar,
     /// Set by [`Forkserver::stop`]: the supervisor must not start a new one.
-    stopping: std::sync::atomic::AtomicBool,
+    stopping: AtomicBool,
 }
 
 impl Forkserver {
@@ -109,7 +130,7 @@ impl Forkserver {
         let forkserver = Arc::new(Forkserver {
             current: Mutex::new(Some(Arc::new(connection))),
             changed: Condvar::new(),
-            stopping: std::sync::atomic::AtomicBool::new(false),
+            stopping: AtomicBool::new(false),
         });
         let supervised = forkserver.clone();
         std::thread::Builder::new()
@@ -155,8 +176,7 @@ impl Forkserver {
     /// Stops the forkserver for good (used when it must be restarted with other settings before
     /// any task ran): its supervisor ends with it.
     pub fn stop(&self) {
-        self.stopping
-            .store(true, std::sync::atomic::Ordering::SeqCst);
+        self.stopping.store(true, Ordering::SeqCst);
         if let Some(connection) = self.current.lock().take() {
             let _ = nix::sys::signal::kill(
                 nix::unistd::Pid::from_raw(connection.info.pid as i32),
@@ -170,18 +190,17 @@ impl Forkserver {
         self.changed.notify_all();
     }
 
-    fn supervise(&self, mut child: Child, settings: Settings) {
+    fn supervise(&self, mut child: Process, mut settings: Settings) {
         let mut backoff = Duration::from_millis(100);
+        // A restart starts the forkserver the way the first one started.
+        settings.namespaces = matches!(child, Process::Namespaced(_));
         loop {
             let status = child.wait();
-            if self.stopping.load(std::sync::atomic::Ordering::SeqCst) {
+            if self.stopping.load(Ordering::SeqCst) {
                 return;
             }
             self.publish(None);
-            match status {
-                Ok(status) => error!("Python forkserver exited ({status}); starting a new one"),
-                Err(err) => error!("Lost the Python forkserver ({err}); starting a new one"),
-            }
+            error!("Python forkserver {status}; starting a new one");
             loop {
                 match spawn(&settings) {
                     Ok((new_child, connection)) => {
@@ -201,8 +220,60 @@ impl Forkserver {
     }
 }
 
+/// A running forkserver process, started either way.
+enum Process {
+    /// PID 1 of its own user, PID and mount namespaces (the pid is the runner's view of it).
+    Namespaced(Pid),
+    /// A plain child, where user namespaces are refused.
+    Plain(Child),
+}
+
+impl Process {
+    fn pid(&self) -> u32 {
+        match self {
+            Process::Namespaced(pid) => pid.as_raw() as u32,
+            Process::Plain(child) => child.id(),
+        }
+    }
+
+    /// Waits for the process to end; says how it ended.
+    fn wait(&mut self) -> String {
+        match self {
+            Process::Namespaced(pid) => loop {
+                match waitpid(*pid, None) {
+                    Ok(WaitStatus::Exited(_, code)) => return format!("exited with status {code}"),
+                    Ok(WaitStatus::Signaled(_, signal, _)) => {
+                        return format!("was killed by {signal}")
+                    }
+                    Ok(_) | Err(nix::errno::Errno::EINTR) => continue,
+                    Err(err) => return format!("was lost ({err})"),
+                }
+            },
+            Process::Plain(child) => match child.wait() {
+                Ok(status) => format!("exited ({status})"),
+                Err(err) => format!("was lost ({err})"),
+            },
+        }
+    }
+
+    fn kill(&mut self) {
+        match self {
+            Process::Namespaced(pid) => {
+                let _ = nix::sys::signal::kill(*pid, nix::sys::signal::Signal::SIGKILL);
+            }
+            Process::Plain(child) => {
+                let _ = child.kill();
+            }
+        }
+        let _ = self.wait();
+    }
+}
+
+/// Whether starting in namespaces was refused once: later restarts do not try again.
+static NAMESPACES_REFUSED: AtomicBool = AtomicBool::new(false);
+
 /// Starts a forkserver, sends its configuration and waits for it to be ready.
-fn spawn(settings: &Settings) -> Result<(Child, Connection), String> {
+fn spawn(settings: &Settings) -> Result<(Process, Connection), String> {
     let (ours, theirs) = socketpair(
         AddressFamily::Unix,
         SockType::SeqPacket,
@@ -210,50 +281,40 @@ fn spawn(settings: &Settings) -> Result<(Child, Connection), String> {
         SockFlag::SOCK_CLOEXEC,
     )
     .map_err(|err| format!("Failed to create the forkserver socket: {err}"))?;
+    let (output_r, output_w) = nix::unistd::pipe2(nix::fcntl::OFlag::O_CLOEXEC)
+        .map_err(|err| format!("Failed to create the forkserver's output pipe: {err}"))?;
 
-    let mut command = Command::new(&settings.python);
-    command
-        .args(["-I", "-B", "-c", FORKSERVER_PY])
-        .env_clear()
-        .envs(settings.env.iter().map(|(k, v)| (k, v)))
-        .stdin(Stdio::null())
-        .stdout(Stdio::null())
-        .stderr(Stdio::inherit());
-    let their_fd = theirs.as_raw_fd();
-    // SAFETY: the closure runs in the forked child before exec and only makes raw dup2, fcntl,
-    // close_range and close calls, which are async-signal-safe; it allocates nothing and touches
-    // no memory shared with other threads.
-    unsafe {
-        command.pre_exec(move || {
-            use nix::libc;
-            if their_fd == CONTROL_FD {
-                let flags = libc::fcntl(their_fd, libc::F_GETFD);
-                libc::fcntl(their_fd, libc::F_SETFD, flags & !libc::FD_CLOEXEC);
-            } else if libc::dup2(their_fd, CONTROL_FD) < 0 {
-                return Err(std::io::Error::last_os_error());
+    let mut process = None;
+    if settings.namespaces && !NAMESPACES_REFUSED.load(Ordering::SeqCst) {
+        match spawn_in_namespaces(settings, theirs.as_raw_fd(), output_w.as_raw_fd()) {
+            Ok(pid) => process = Some(Process::Namespaced(pid)),
+            Err(err) => {
+                NAMESPACES_REFUSED.store(true, Ordering::SeqCst);
+                warn!(
+                    "Could not start the Python forkserver in namespaces of its own ({err}); \
+                     task processes get no namespaces"
+                );
             }
-            // Whatever else the runner inherited without CLOEXEC (from a launcher, a shell, a
-            // test harness) must not reach the forkserver and every task child.
-            let first = (CONTROL_FD + 1) as libc::c_uint;
-            if libc::syscall(libc::SYS_close_range, first, libc::c_uint::MAX, 0) != 0 {
-                for fd in first as i32..4096 {
-                    libc::close(fd);
-                }
-            }
-            Ok(())
-        });
+        }
     }
-    let mut child = command.spawn().map_err(|err| {
-        format!(
-            "Failed to start the Python forkserver with '{}' (N8N_RUNNERS_PYTHON): {err}",
-            settings.python
-        )
-    })?;
+    let mut process = match process {
+        Some(process) => process,
+        None => Process::Plain(spawn_plain(settings, theirs.as_raw_fd(), &output_w)?),
+    };
     drop(theirs);
+    drop(output_w);
+    relay_output(output_r);
 
     let handshake = || -> Result<ReadyInfo, String> {
         let mut config = settings.config.clone();
         config.insert("child_source".into(), CHILD_PY.into());
+        config.insert("sandbox_source".into(), SANDBOX_PY.into());
+        if let Some(serde_json::Value::Object(sandbox)) = config.get_mut("sandbox") {
+            sandbox.insert(
+                "namespaces".into(),
+                matches!(process, Process::Namespaced(_)).into(),
+            );
+        }
         let config = serde_json::to_vec(&config).expect("config serialises");
         send(ours.as_raw_fd(), &config, MsgFlags::MSG_NOSIGNAL)
             .map_err(|err| format!("Failed to configure the Python forkserver: {err}"))?;
@@ -274,17 +335,320 @@ fn spawn(settings: &Settings) -> Result<(Child, Connection), String> {
             .map_err(|err| format!("The Python forkserver sent an invalid ready message: {err}"))
     };
     match handshake() {
-        Ok(info) => Ok((
-            child,
-            Connection {
-                control: ours,
-                info,
-            },
-        )),
+        Ok(mut info) => {
+            // In its own PID namespace the forkserver is PID 1; the runner needs its own view.
+            info.pid = process.pid();
+            Ok((
+                process,
+                Connection {
+                    control: ours,
+                    info,
+                },
+            ))
+        }
         Err(err) => {
-            let _ = child.kill();
-            let _ = child.wait();
+            process.kill();
             Err(err)
         }
+    }
+}
+
+/// The interpreter's command line.
+fn python_args() -> [&'static str; 4] {
+    ["-I", "-B", "-c", FORKSERVER_PY]
+}
+
+fn spawn_plain(settings: &Settings, control: RawFd, output: &OwnedFd) -> Result<Child, String> {
+    let mut command = Command::new(&settings.python);
+    command
+        .args(python_args())
+        .env_clear()
+        .envs(settings.env.iter().map(|(k, v)| (k, v)))
+        .stdin(Stdio::null())
+        .stdout(Stdio::null())
+        .stderr(Stdio::from(output.try_clone().map_err(|e| e.to_string())?));
+    // SAFETY: the closure runs in the forked child before exec and only makes raw dup2, fcntl,
+    // close_range and close calls, which are async-signal-safe; it allocates nothing and touches
+    // no memory shared with other threads.
+    unsafe {
+        command.pre_exec(move || {
+            if place_control_fd(control) {
+                Ok(())
+            } else {
+                Err(std::io::Error::last_os_error())
+            }
+        });
+    }
+    command.spawn().map_err(|err| {
+        format!(
+            "Failed to start the Python forkserver with '{}' (N8N_RUNNERS_PYTHON): {err}",
+            settings.python
+        )
+    })
+}
+
+/// In a freshly forked or cloned child: puts the control socket on fd 3 and closes everything
+/// above it, so nothing the runner inherited without CLOEXEC (from a launcher, a shell, a test
+/// harness) reaches the forkserver and every task child. Only async-signal-safe calls.
+fn place_control_fd(control: RawFd) -> bool {
+    // SAFETY: raw fd syscalls on descriptors this process owns; no memory is touched.
+    unsafe {
+        if control == CONTROL_FD {
+            let flags = libc::fcntl(control, libc::F_GETFD);
+            libc::fcntl(control, libc::F_SETFD, flags & !libc::FD_CLOEXEC);
+        } else if libc::dup2(control, CONTROL_FD) < 0 {
+            return false;
+        }
+        let first = (CONTROL_FD + 1) as libc::c_uint;
+        if libc::syscall(libc::SYS_close_range, first, libc::c_uint::MAX, 0) != 0 {
+            for fd in first as i32..4096 {
+                libc::close(fd);
+            }
+        }
+    }
+    true
+}
+
+/// Finds `program` the way a shell would (a name without `/` is looked up in `PATH`).
+fn resolve_program(program: &str, env: &[(String, String)]) -> Option<String> {
+    if program.contains('/') {
+        return Some(program.to_owned());
+    }
+    let path = env
+        .iter()
+        .find(|(k, _)| k == "PATH")
+        .map(|(_, v)| v.clone())
+        .or_else(|| std::env::var("PATH").ok())
+        .unwrap_or_else(|| "/usr/local/bin:/usr/bin:/bin".to_owned());
+    path.split(':').filter(|d| !d.is_empty()).find_map(|dir| {
+        let candidate = std::path::Path::new(dir).join(program);
+        let meta = std::fs::metadata(&candidate).ok()?;
+        use std::os::unix::fs::PermissionsExt;
+        (meta.is_file() && meta.permissions().mode() & 0o111 != 0)
+            .then(|| candidate.to_string_lossy().into_owned())
+    })
+}
+
+/// Starts the forkserver as PID 1 of new user, PID and mount namespaces. In the user namespace
+/// it is uid 0, mapped to the runner's own uid (to every uid, when the runner is root, so it can
+/// switch tasks to `N8N_RUNNERS_TASK_USER`): it holds capabilities over its namespaces only.
+fn spawn_in_namespaces(settings: &Settings, control: RawFd, output: RawFd) -> Result<Pid, String> {
+    let python = resolve_program(&settings.python, &settings.env)
+        .ok_or_else(|| format!("'{}' not found in PATH", settings.python))?;
+    let cstring = |s: &str| CString::new(s).map_err(|_| format!("NUL byte in {s:?}"));
+    let program = cstring(&python)?;
+    let mut argv = vec![cstring(&settings.python)?];
+    for arg in python_args() {
+        argv.push(cstring(arg)?);
+    }
+    let envp = settings
+        .env
+        .iter()
+        .map(|(k, v)| cstring(&format!("{k}={v}")))
+        .collect::<Result<Vec<_>, _>>()?;
+    let null_terminated = |strings: &[CString]| -> Vec<*const libc::c_char> {
+        strings
+            .iter()
+            .map(|s| s.as_ptr())
+            .chain(std::iter::once(std::ptr::null()))
+            .collect()
+    };
+    let argv_ptrs = null_terminated(&argv);
+    let envp_ptrs = null_terminated(&envp);
+    let (go_r, go_w) =
+        nix::unistd::pipe2(nix::fcntl::OFlag::O_CLOEXEC).map_err(|e| e.to_string())?;
+    let devnull = nix::fcntl::open(
+        "/dev/null",
+        nix::fcntl::OFlag::O_RDWR | nix::fcntl::OFlag::O_CLOEXEC,
+        nix::sys::stat::Mode::empty(),
+    )
+    .map_err(|e| e.to_string())?;
+    let (go_r_raw, go_w_raw, devnull_raw) =
+        (go_r.as_raw_fd(), go_w.as_raw_fd(), devnull.as_raw_fd());
+
+    let child = Box::new(move || -> isize {
+        // SAFETY: runs in the cloned child of a multi-threaded process, before exec: only raw,
+        // async-signal-safe syscalls on fds this process owns and on memory prepared before the
+        // clone; nothing is allocated or locked.
+        unsafe {
+            libc::close(go_w_raw);
+            // Wait until the runner has written our uid and gid maps.
+            let mut byte = 0u8;
+            if libc::read(go_r_raw, (&mut byte as *mut u8).cast(), 1) != 1 {
+                libc::_exit(1);
+            }
+            if libc::dup2(devnull_raw, 0) < 0
+                || libc::dup2(devnull_raw, 1) < 0
+                || libc::dup2(output, 2) < 0
+                || !place_control_fd(control)
+            {
+                libc::_exit(1);
+            }
+            libc::execve(program.as_ptr(), argv_ptrs.as_ptr(), envp_ptrs.as_ptr());
+            libc::_exit(127)
+        }
+    });
+    let mut stack = vec![0u8; 64 * 1024];
+    let flags = nix::sched::CloneFlags::CLONE_NEWUSER
+        | nix::sched::CloneFlags::CLONE_NEWPID
+        | nix::sched::CloneFlags::CLONE_NEWNS;
+    // SAFETY: the child gets a copy-on-write copy of this process (no CLONE_VM) and runs only
+    // the closure above on its own stack, which ends in execve or _exit.
+    let pid = unsafe { nix::sched::clone(child, &mut stack, flags, Some(libc::SIGCHLD)) }
+        .map_err(|err| format!("clone: {err}"))?;
+    drop(go_r);
+    if let Err(err) = write_id_maps(pid) {
+        let _ = nix::sys::signal::kill(pid, nix::sys::signal::Signal::SIGKILL);
+        let _ = waitpid(pid, None);
+        return Err(err);
+    }
+    nix::unistd::write(&go_w, b"1").map_err(|e| e.to_string())?;
+    Ok(pid)
+}
+
+/// The forkserver's uid and gid maps: uid 0 inside is the runner's uid outside. A root runner
+/// maps every id, so task processes can become `N8N_RUNNERS_TASK_USER`.
+fn write_id_maps(pid: Pid) -> Result<(), String> {
+    let uid = nix::unistd::geteuid().as_raw();
+    let gid = nix::unistd::getegid().as_raw();
+    let write = |name: &str, text: &str| {
+        std::fs::write(format!("/proc/{pid}/{name}"), text)
+            .map_err(|err| format!("writing {name}: {err}"))
+    };
+    if uid == 0 {
+        write("uid_map", "0 0 4294967295\n")?;
+        write("gid_map", "0 0 4294967295\n")
+    } else {
+        // Without privilege a gid map needs setgroups(2) switched off first.
+        write("setgroups", "deny")?;
+        write("uid_map", &format!("0 {uid} 1\n"))?;
+        write("gid_map", &format!("0 {gid} 1\n"))
+    }
+}
+
+/// Longest line of Python output logged; the rest of the line is dropped.
+const MAX_OUTPUT_LINE: usize = 2000;
+/// Output lines logged per second at most (with a burst of as many); the rest are counted.
+const OUTPUT_LINES_PER_SECOND: u32 = 50;
+
+/// Logs what the forkserver and task processes write to their stderr, one `python: ` line per
+/// line, control characters escaped, long lines cut and floods counted instead of logged. Reads
+/// until every writer is gone.
+fn relay_output(output: OwnedFd) {
+    let spawned = std::thread::Builder::new()
+        .name("python-output".into())
+        .spawn(move || {
+            let mut file = std::fs::File::from(output);
+            let mut chunk = vec![0u8; 64 * 1024];
+            let mut line: Vec<u8> = Vec::new();
+            let mut cut = false;
+            let mut limiter = LineLimiter::new();
+            loop {
+                let n = match std::io::Read::read(&mut file, &mut chunk) {
+                    Ok(0) => break,
+                    Ok(n) => n,
+                    Err(err) if err.kind() == std::io::ErrorKind::Interrupted => continue,
+                    Err(_) => break,
+                };
+                for &byte in &chunk[..n] {
+                    if byte == b'\n' {
+                        limiter.log(&line, cut);
+                        line.clear();
+                        cut = false;
+                    } else if line.len() < MAX_OUTPUT_LINE {
+                        line.push(byte);
+                    } else {
+                        cut = true;
+                    }
+                }
+            }
+            if !line.is_empty() {
+                limiter.log(&line, cut);
+            }
+            limiter.flush();
+        });
+    if let Err(err) = spawned {
+        error!("Failed to start the thread that logs Python's output: {err}");
+    }
+}
+
+/// A token bucket over output lines.
+struct LineLimiter {
+    tokens: u32,
+    refilled: Instant,
+    dropped: u64,
+}
+
+impl LineLimiter {
+    fn new() -> LineLimiter {
+        LineLimiter {
+            tokens: OUTPUT_LINES_PER_SECOND,
+            refilled: Instant::now(),
+            dropped: 0,
+        }
+    }
+
+    fn log(&mut self, line: &[u8], cut: bool) {
+        let now = Instant::now();
+        if now.duration_since(self.refilled) >= Duration::from_secs(1) {
+            self.tokens = OUTPUT_LINES_PER_SECOND;
+            self.refilled = now;
+            self.flush();
+        }
+        if self.tokens == 0 {
+            self.dropped += 1;
+            return;
+        }
+        self.tokens -= 1;
+        let text = escape_output(line);
+        if cut {
+            warn!("python: {text}… (line cut at {MAX_OUTPUT_LINE} bytes)");
+        } else {
+            warn!("python: {text}");
+        }
+    }
+
+    fn flush(&mut self) {
+        if self.dropped > 0 {
+            warn!("python: {} more output line(s) not logged", self.dropped);
+            self.dropped = 0;
+        }
+    }
+}
+
+/// The line as text, with every control character (an ANSI escape, a carriage return that
+/// would overwrite the line on a terminal) shown as an escape instead.
+fn escape_output(line: &[u8]) -> String {
+    String::from_utf8_lossy(line)
+        .chars()
+        .flat_map(|c| {
+            if c.is_control() {
+                c.escape_default().collect::<Vec<_>>()
+            } else {
+                vec![c]
+            }
+        })
+        .collect()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn output_control_characters_are_escaped() {
+        assert_eq!(
+            escape_output(b"\x1b[2J\rINFO fake\tline"),
+            "\\u{1b}[2J\\rINFO fake\\tline"
+        );
+        assert_eq!(escape_output("plain ü".as_bytes()), "plain ü");
+    }
+
+    #[test]
+    fn a_program_without_a_slash_is_found_in_path() {
+        let env = vec![("PATH".to_owned(), "/nonexistent:/bin:/usr/bin".to_owned())];
+        assert!(resolve_program("sh", &env).unwrap().ends_with("/sh"));
+        assert_eq!(resolve_program("/x/y", &env).unwrap(), "/x/y");
+        assert_eq!(resolve_program("no-such-program-here", &env), None);
     }
 }

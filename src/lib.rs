@@ -28,6 +28,7 @@ pub mod validation;
 
 pub mod child_process;
 pub mod forkserver;
+pub mod sandbox;
 
 pub mod task_result;
 

@@ -33,6 +33,10 @@ be given as NAME_FILE (a file holding the value). The main ones [default]:
     N8N_RUNNERS_HEALTH_CHECK_SERVER_ENABLED  serve /healthz and /metrics       [false]
     N8N_RUNNERS_LAUNCHER_LOG_LEVEL        debug, info, warning, error          [info]
     N8N_RUNNERS_PYTHON                    Python interpreter for user code     [python3]
+    N8N_RUNNERS_SANDBOX                   best-effort, or strict: refuse to start without
+                                          every kernel sandbox layer           [best-effort]
+    N8N_RUNNERS_TASK_USER                 uid tasks run as when started as root [nobody]
+    N8N_RUNNERS_TASK_NETWORK_ISOLATION    tasks get no network at all          [false]
 See README.md for every variable.
 ";
 

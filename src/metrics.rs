@@ -4,7 +4,10 @@
 
 use std::fmt::Write;
 use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
+use std::sync::OnceLock;
 use std::time::{Duration, Instant};
+
+use crate::sandbox;
 
 /// Upper bounds (seconds) of the task latency histogram's buckets.
 const BUCKETS: [f64; 12] = [
@@ -37,6 +40,8 @@ pub struct Metrics {
     bucket_counts: [AtomicU64; BUCKETS.len()],
     latency_sum_micros: AtomicU64,
     latency_count: AtomicU64,
+    /// The sandbox layers in force, once the forkserver has reported them.
+    sandbox: OnceLock<sandbox::Report>,
 }
 
 impl Default for Metrics {
@@ -58,6 +63,7 @@ impl Metrics {
             offers_sent: AtomicU64::new(0),
             reconnects: AtomicU64::new(0),
             connected: AtomicBool::new(false),
+            sandbox: OnceLock::new(),
             connection_changed_ms: AtomicU64::new(0),
             bucket_counts: Default::default(),
             latency_sum_micros: AtomicU64::new(0),
@@ -101,6 +107,11 @@ impl Metrics {
         let since = self.connection_changed_ms.load(Ordering::SeqCst);
         let now = self.started.elapsed().as_millis() as u64;
         (connected, Duration::from_millis(now.saturating_sub(since)))
+    }
+
+    /// Records the sandbox layers the first forkserver reported.
+    pub fn set_sandbox(&self, report: sandbox::Report) {
+        let _ = self.sandbox.set(report);
     }
 
     /// The Prometheus text exposition.
@@ -165,6 +176,28 @@ impl Metrics {
             "# HELP n8n_runner_tasks_running Tasks accepted and not yet answered.\n\
              # TYPE n8n_runner_tasks_running gauge\nn8n_runner_tasks_running {running_tasks}"
         );
+        if let Some(report) = self.sandbox.get() {
+            let _ = writeln!(
+                out,
+                "# HELP n8n_runner_sandbox_layer 1 for each kernel sandbox layer in force for \
+                 task processes.\n# TYPE n8n_runner_sandbox_layer gauge"
+            );
+            let namespaces = !report.namespaces.is_empty();
+            let network = report.network_isolation.starts_with("on");
+            for (layer, on) in [
+                ("landlock", report.landlock > 0),
+                ("seccomp", report.seccomp),
+                ("namespaces", namespaces),
+                ("network_isolation", network),
+                ("capabilities_dropped", report.capabilities == "none"),
+            ] {
+                let _ = writeln!(
+                    out,
+                    "n8n_runner_sandbox_layer{{layer=\"{layer}\"}} {}",
+                    u8::from(on)
+                );
+            }
+        }
         let name = "n8n_runner_task_duration_seconds";
         let _ = writeln!(
             out,
@@ -197,5 +230,22 @@ mod tests {
         assert!(text.contains("n8n_runner_task_duration_seconds_count 2"));
         assert!(text.contains("n8n_runner_tasks_succeeded_total 1"));
         assert!(text.contains("n8n_runner_tasks_failed_total 1"));
+    }
+
+    #[test]
+    fn the_sandbox_layers_are_gauges_once_known() {
+        let metrics = Metrics::new();
+        assert!(!metrics.render(0).contains("n8n_runner_sandbox_layer"));
+        metrics.set_sandbox(sandbox::Report {
+            landlock: 7,
+            seccomp: true,
+            namespaces: vec!["user".into(), "pid".into(), "mount".into()],
+            network_isolation: "off".into(),
+            capabilities: "none".into(),
+            task_uid: 65534,
+        });
+        let text = metrics.render(0);
+        assert!(text.contains("n8n_runner_sandbox_layer{layer=\"landlock\"} 1"));
+        assert!(text.contains("n8n_runner_sandbox_layer{layer=\"network_isolation\"} 0"));
     }
 }

@@ -22,6 +22,7 @@ use crate::health;
 use crate::messages::RunnerMessage;
 use crate::metrics::Metrics;
 use crate::outbox::Outbox;
+use crate::sandbox;
 use crate::secrets::SECRET_VARS;
 use crate::security_rules::{self, ImportPolicy};
 use crate::task_result::Failure;
@@ -80,13 +81,6 @@ fn task_limits(config: &Config) -> Result<serde_json::Value, String> {
             );
         }
     }
-    if config.task_network_isolation && !nix::unistd::geteuid().is_root() {
-        return Err(
-            "N8N_RUNNERS_TASK_NETWORK_ISOLATION needs the runner to start as root (network \
-             namespaces); unset it or run as root with N8N_RUNNERS_TASK_USER"
-                .to_owned(),
-        );
-    }
     Ok(limits)
 }
 
@@ -141,6 +135,14 @@ pub fn forkserver_settings(config: &Config) -> Result<forkserver::Settings, Stri
     for list in [&config.stdlib_allow, &config.external_allow] {
         preload.extend(list.to_list().into_iter().filter(|m| m != "*"));
     }
+    let mut sandbox = serde_json::json!({
+        "seccomp": sandbox::seccomp_programs(config.task_network_isolation)?,
+    });
+    if !nix::unistd::geteuid().is_root() {
+        // The forkserver is uid 0 of its own namespace; tasks see the runner's ids instead.
+        sandbox["view_uid"] = nix::unistd::geteuid().as_raw().into();
+        sandbox["view_gid"] = nix::unistd::getegid().as_raw().into();
+    }
     let json = serde_json::json!({
         "preload": preload,
         "block_env": config.block_env,
@@ -151,6 +153,7 @@ pub fn forkserver_settings(config: &Config) -> Result<forkserver::Settings, Stri
         "blocked_names": security_rules::BLOCKED_NAMES.to_vec(),
         "blocked_attributes": security_rules::BLOCKED_ATTRIBUTES.to_vec(),
         "limits": task_limits(config)?,
+        "sandbox": sandbox,
     });
     let serde_json::Value::Object(config_map) = json else {
         unreachable!("json! of an object literal is an object")
@@ -159,60 +162,117 @@ pub fn forkserver_settings(config: &Config) -> Result<forkserver::Settings, Stri
         python: config.python.clone(),
         env,
         config: config_map,
+        namespaces: true,
     })
+}
+
+/// Debian's interpreter, readable by every user; preferred when the task user cannot read the
+/// default `python3` (e.g. a pyenv install under /root) and `N8N_RUNNERS_PYTHON` is not set.
+const WORLD_READABLE_PYTHON: &str = "/usr/bin/python3";
+
+/// Starts the forkserver so that task processes run as the task user, when the runner is root.
+/// When that user cannot read the interpreter: Debian's `/usr/bin/python3` if the interpreter
+/// was not named, else (for the default user only) uid 0 without any capability, said loudly.
+fn start_forkserver(
+    config: &Config,
+    mut settings: forkserver::Settings,
+) -> Result<Arc<Forkserver>, String> {
+    let Some((uid, gid)) = task_user_of(&settings) else {
+        return Forkserver::start(settings);
+    };
+    let forkserver = Forkserver::start(settings.clone())?;
+    let info = forkserver
+        .connection(Duration::ZERO)
+        .expect("published")
+        .info
+        .clone();
+    let Err(path) = readable_by(&info.stdlib_dir, uid, gid) else {
+        return Ok(forkserver);
+    };
+    let cannot_read = format!(
+        "the task user '{}' cannot read {} (the standard library of {})",
+        config.task_user,
+        path.display(),
+        info.executable
+    );
+    if config.task_user_explicit {
+        return Err(format!(
+            "N8N_RUNNERS_TASK_USER: task processes run as '{}', which cannot read {} (the \
+             standard library of N8N_RUNNERS_PYTHON={}); install Python where that user can \
+             read it, or name another user",
+            config.task_user,
+            path.display(),
+            config.python
+        ));
+    }
+    forkserver.stop();
+    if !config.python_explicit && std::path::Path::new(WORLD_READABLE_PYTHON).exists() {
+        warn!("Using {WORLD_READABLE_PYTHON}: {cannot_read}. Set N8N_RUNNERS_PYTHON to choose");
+        settings.python = WORLD_READABLE_PYTHON.to_owned();
+        let forkserver = Forkserver::start(settings.clone())?;
+        let info = forkserver
+            .connection(Duration::ZERO)
+            .expect("published")
+            .info
+            .clone();
+        if readable_by(&info.stdlib_dir, uid, gid).is_ok() {
+            return Ok(forkserver);
+        }
+        forkserver.stop();
+    }
+    // The one exception to an unprivileged task user: uid 0, but without any capability and
+    // with every other layer in force (the start-up line shows which hold).
+    warn!(
+        "Task processes run as uid 0 without capabilities: {cannot_read}. Install Python where \
+         that user can read it (Debian: apt-get install python3, then \
+         N8N_RUNNERS_PYTHON=/usr/bin/python3), or set N8N_RUNNERS_TASK_USER"
+    );
+    if let Some(limits) = settings.config.get_mut("limits") {
+        limits["uid"] = serde_json::Value::Null;
+        limits["gid"] = serde_json::Value::Null;
+    }
+    Forkserver::start(settings)
+}
+
+/// Says which sandbox layers hold; in strict mode, refuses to go on without all of them.
+fn check_sandbox(config: &Config, report: &sandbox::Report) -> Result<(), String> {
+    let missing = report.missing(config.task_network_isolation);
+    if missing.is_empty() {
+        info!("{}", report.line());
+        return Ok(());
+    }
+    if config.sandbox_mode == sandbox::Mode::Strict {
+        return Err(format!(
+            "N8N_RUNNERS_SANDBOX=strict: {} unavailable on this system ({}); run where the \
+             kernel allows them (Landlock, seccomp, unprivileged user namespaces) or set \
+             N8N_RUNNERS_SANDBOX=best-effort",
+            missing.join(", "),
+            report.line()
+        ));
+    }
+    warn!(
+        "{} ({} unavailable: task processes are less confined; N8N_RUNNERS_SANDBOX=strict \
+         refuses to start like this)",
+        report.line(),
+        missing.join(", ")
+    );
+    Ok(())
 }
 
 /// Starts the forkserver and the security gate for this configuration: what both the broker
 /// runner and `exec` need to run a task.
 pub fn start_executor(config: &Config) -> Result<Executor, String> {
-    let mut settings = forkserver_settings(config)?;
-    let forkserver = match task_user_of(&settings) {
-        None => Forkserver::start(settings)?,
-        Some((uid, gid)) => {
-            let forkserver = Forkserver::start(settings.clone())?;
-            let info = forkserver
-                .connection(Duration::ZERO)
-                .expect("published")
-                .info
-                .clone();
-            match readable_by(&info.stdlib_dir, uid, gid) {
-                Ok(()) => forkserver,
-                Err(path) if !config.task_user_explicit => {
-                    // The default user cannot run this interpreter (e.g. a pyenv install under
-                    // /root): keep tasks working, say loudly what protection is missing.
-                    warn!(
-                        "Task processes run as root: the default task user '{}' cannot read {} \
-                         (the standard library of N8N_RUNNERS_PYTHON={}). Install Python where \
-                         that user can read it, or set N8N_RUNNERS_TASK_USER",
-                        config.task_user,
-                        path.display(),
-                        config.python
-                    );
-                    if let Some(limits) = settings.config.get_mut("limits") {
-                        limits["uid"] = serde_json::Value::Null;
-                        limits["gid"] = serde_json::Value::Null;
-                    }
-                    forkserver.stop();
-                    Forkserver::start(settings)?
-                }
-                Err(path) => {
-                    return Err(format!(
-                        "N8N_RUNNERS_TASK_USER: task processes run as '{}', which cannot read {} \
-                         (the standard library of N8N_RUNNERS_PYTHON={}); install Python where \
-                         that user can read it, or name another user",
-                        config.task_user,
-                        path.display(),
-                        config.python
-                    ))
-                }
-            }
-        }
-    };
+    let forkserver = start_forkserver(config, forkserver_settings(config)?)?;
+    let info = forkserver
+        .connection(Duration::ZERO)
+        .expect("a started forkserver is published")
+        .info
+        .clone();
+    if let Err(err) = check_sandbox(config, &info.sandbox) {
+        forkserver.stop();
+        return Err(err);
+    }
     let validator = {
-        let info = &forkserver
-            .connection(Duration::ZERO)
-            .expect("a started forkserver is published")
-            .info;
         let policy = ImportPolicy::new(
             info.stdlib_module_names.iter().cloned(),
             config.stdlib_allow.clone(),
@@ -264,6 +324,9 @@ pub fn run(config: Config) -> i32 {
             .spawn(move || match start_executor(&config) {
                 Ok(executor) => {
                     let (state, outbox, kick, metrics) = context;
+                    if let Some(connection) = executor.forkserver.connection(Duration::ZERO) {
+                        metrics.set_sandbox(connection.info.sandbox.clone());
+                    }
                     worker::spawn_pool(
                         config.max_concurrency,
                         jobs_rx,

@@ -19,7 +19,7 @@ fn assert_still_healthy(runner: &Runner, side: &mut BrokerSide) {
     let forkservers = children_of(runner.pid());
     assert_eq!(forkservers.len(), 1, "one forkserver: {forkservers:?}");
     let deadline = Instant::now() + WAIT;
-    while !children_of(forkservers[0]).is_empty() {
+    while !task_processes(forkservers[0]).is_empty() {
         assert!(Instant::now() < deadline, "a task process was left behind");
         std::thread::sleep(Duration::from_millis(10));
     }

@@ -378,16 +378,25 @@ fn python_unreadable_by_nobody() -> Option<String> {
 }
 
 #[test]
-fn the_default_task_user_falls_back_to_root_with_a_warning_when_it_cannot_read_python() {
+fn tasks_run_as_uid_0_without_any_capability_when_the_default_user_cannot_read_the_named_python() {
     let Some(python) = python_unreadable_by_nobody() else {
         return;
     };
-    let (_b, runner, mut side) = registered_runner(&[("N8N_RUNNERS_PYTHON", &python)]);
-    runner.wait_for_log("Task processes run as root: the default task user 'nobody' cannot read");
+    let (_b, runner, mut side) = registered_runner(&[
+        ("N8N_RUNNERS_PYTHON", &python),
+        ("N8N_RUNNERS_STDLIB_ALLOW", "os"),
+    ]);
+    runner.wait_for_log(
+        "Task processes run as uid 0 without capabilities: the task user 'nobody' cannot read",
+    );
+    let code = "import os\n\
+                fd = os.open('/proc/self/status', os.O_RDONLY)\n\
+                status = os.read(fd, 65536).decode()\n\
+                caps = sorted({l.split()[1] for l in status.splitlines() if l.startswith('Cap')})\n\
+                return [{'uid': os.getuid(), 'caps': caps}]";
     assert_eq!(
-        side.run_task("t", all_items("return 5", json!([])))
-            .result(),
-        &json!(5)
+        side.run_task("t", all_items(code, json!([]))).result(),
+        &json!([{"uid": 0, "caps": ["0000000000000000"]}])
     );
 }
 

@@ -269,9 +269,9 @@ fn a_killed_forkserver_fails_only_the_task_in_flight() {
     let forkserver = children_of(runner.pid());
     assert_eq!(forkserver.len(), 1, "one forkserver: {forkserver:?}");
     wait_until("the task's child is running", || {
-        !children_of(forkserver[0]).is_empty()
+        !task_processes(forkserver[0]).is_empty()
     });
-    let task_process = children_of(forkserver[0])[0];
+    let task_process = task_processes(forkserver[0])[0];
     nix::sys::signal::kill(
         nix::unistd::Pid::from_raw(forkserver[0] as i32),
         nix::sys::signal::Signal::SIGKILL,
@@ -339,13 +339,13 @@ fn many_tasks_leave_no_zombie_and_no_open_fd_behind() {
     side.accept_task("cancelled");
     side.send_settings("cancelled", all_items("while True:\n    pass", json!([])));
     wait_until("the task's child is running", || {
-        !children_of(forkserver).is_empty()
+        !task_processes(forkserver).is_empty()
     });
     side.send(json!({"type": "broker:taskcancel", "taskId": "cancelled", "reason": "x"}));
     side.collect("cancelled");
 
     wait_until("no task child is left (not even a zombie)", || {
-        children_of(forkserver).is_empty()
+        task_processes(forkserver).is_empty()
     });
     wait_until("the runner holds no more fds than before", || {
         open_fds(runner.pid()) <= fds_before

@@ -548,6 +548,38 @@ pub fn children_of(pid: u32) -> Vec<u32> {
     children
 }
 
+/// Whether a process is PID 1 of a PID namespace below ours: the forkserver's sandbox slots
+/// have such an init, idle between tasks.
+pub fn is_namespace_init(pid: u32) -> bool {
+    std::fs::read_to_string(format!("/proc/{pid}/status"))
+        .ok()
+        .and_then(|status| {
+            let line = status.lines().find(|l| l.starts_with("NSpid:"))?.to_owned();
+            let ids: Vec<&str> = line.split_whitespace().skip(1).collect();
+            Some(ids.len() > 1 && ids.last() == Some(&"1"))
+        })
+        .unwrap_or(false)
+}
+
+/// The task processes under a forkserver (zombies included): its children other than the idle
+/// inits of its sandbox slots, and anything below those inits.
+pub fn task_processes(forkserver: u32) -> Vec<u32> {
+    let mut found = Vec::new();
+    let mut below_inits = Vec::new();
+    for child in children_of(forkserver) {
+        if is_namespace_init(child) {
+            below_inits.extend(children_of(child));
+        } else {
+            found.push(child);
+        }
+    }
+    while let Some(pid) = below_inits.pop() {
+        found.push(pid);
+        below_inits.extend(children_of(pid));
+    }
+    found
+}
+
 /// A connected, registered runner with its broker connection.
 pub fn registered_runner(env: &[(&str, &str)]) -> (TestBroker, Runner, BrokerSide) {
     let broker = TestBroker::start();

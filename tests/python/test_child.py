@@ -25,6 +25,7 @@ PYTHON = os.environ.get("N8N_RUNNERS_PYTHON") or sys.executable
 PYTHON_DIR = Path(__file__).resolve().parents[2] / "python"
 FORKSERVER_SOURCE = (PYTHON_DIR / "forkserver.py").read_text(encoding="utf-8")
 CHILD_SOURCE = (PYTHON_DIR / "child.py").read_text(encoding="utf-8")
+SANDBOX_SOURCE = (PYTHON_DIR / "sandbox.py").read_text(encoding="utf-8")
 
 DEFAULT_DENY = (
     "eval,exec,compile,open,input,breakpoint,getattr,object,type,vars,setattr,delattr,"
@@ -158,6 +159,7 @@ class ForkServer:
         }
         settings.update(config)
         settings["child_source"] = CHILD_SOURCE
+        settings["sandbox_source"] = SANDBOX_SOURCE
         self.sock, theirs = socket.socketpair(socket.AF_UNIX, socket.SOCK_SEQPACKET)
         self.stderr = tempfile.TemporaryFile()
         command = [PYTHON, "-I", "-B", "-c", FORKSERVER_SOURCE]
@@ -780,8 +782,10 @@ class ConfigurationTests(unittest.TestCase):
         try:
             pgid = child.read_pid()
             child.send_task(all_items(
-                "import subprocess, time\n"
-                "subprocess.Popen(['/bin/sleep', '60'])\n"
+                "import subprocess, sys, time\n"
+                # The interpreter, not /bin/sleep: the sandbox lets tasks execute only what
+                # lies in the interpreter's installation.
+                "subprocess.Popen([sys.executable, '-c', 'import time; time.sleep(60)'])\n"
                 "time.sleep(60)"
             ))
             self.assertTrue(wait_until(lambda: len(group_members(pgid)) == 2))

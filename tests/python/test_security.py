@@ -23,6 +23,7 @@ from test_child import (  # noqa: E402  (the path above makes the harness import
     BLOCKED_ATTRIBUTES,
     BLOCKED_NAMES,
     CHILD_SOURCE,
+    SANDBOX_SOURCE,
     DEFAULT_DENY,
     FORKSERVER_SOURCE,
     LAUNCHER,
@@ -916,7 +917,7 @@ class ValidateOnlyTests(GuardTest):
 def start_with(config):
     """Starts a forkserver with exactly this config; returns (first reply or None, exit code,
     stderr). Used where the harness's ForkServer would refuse to continue."""
-    settings = dict(config, child_source=CHILD_SOURCE)
+    settings = dict(config, child_source=CHILD_SOURCE, sandbox_source=SANDBOX_SOURCE)
     ours, theirs = socket.socketpair(socket.AF_UNIX, socket.SOCK_SEQPACKET)
     with ours, tempfile.TemporaryFile() as stderr:
         command = [PYTHON, "-I", "-B", "-c", FORKSERVER_SOURCE]
