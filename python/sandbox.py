@@ -34,6 +34,7 @@ import ctypes
 import os
 import resource
 import signal
+import socket
 import struct
 import sys
 
@@ -133,47 +134,72 @@ class PidSlot:
     def __init__(self, sandbox):
         self.dead = False
         self.pidns_fd = -1
+        self.pidfd = -1
+        self.ruleset_fd = -1
         libc = sandbox.libc
         sandbox._check(libc.unshare(CLONE_NEWPID), "unshare(CLONE_NEWPID)")
         try:
             command_r, self.command_w = os.pipe()
-            self.reply_r, reply_w = os.pipe()
+            self.replies, init_end = socket.socketpair(socket.AF_UNIX, socket.SOCK_STREAM)
             self.pid = os.fork()
             if self.pid == 0:
-                run_init(command_r, reply_w)
+                run_init(command_r, init_end, sandbox)
             # Only now, with its init, can the new namespace be opened.
             self.pidns_fd = os.open("/proc/self/ns/pid_for_children", os.O_RDONLY | os.O_CLOEXEC)
         finally:
             sandbox._check(libc.setns(sandbox.pidns_fd, CLONE_NEWPID), "setns(CLONE_NEWPID)")
         os.close(command_r)
-        os.close(reply_w)
+        init_end.close()
+        # Tasks join the init's mount (and network) namespace through this.
+        self.pidfd = os.pidfd_open(self.pid)
+        ready, fds, _, _ = socket.recv_fds(self.replies, 4096, 1)
+        if fds:
+            self.ruleset_fd = fds[0]
+        if ready != b"r":
+            self.close()
+            raise OSError(f"a sandbox slot could not be set up: {ready.decode('utf-8', 'replace')}")
 
     def clean(self):
-        """Has init kill everything but itself in the namespace; False if init is gone."""
+        """Has init kill everything but itself in the namespace and empty /tmp; False if init is
+        gone."""
         try:
             os.write(self.command_w, b"k")
-            return os.read(self.reply_r, 1) == b"k"
+            return self.replies.recv(1) == b"k"
         except OSError:
             return False
 
+    def fds(self):
+        return [self.pidns_fd, self.pidfd, self.ruleset_fd, self.command_w, self.replies.fileno()]
+
     def close(self):
-        for fd in (self.pidns_fd, self.command_w, self.reply_r):
+        for fd in (self.pidns_fd, self.pidfd, self.ruleset_fd, self.command_w):
             try:
                 os.close(fd)
             except OSError:
                 pass
+        self.replies.close()
         # Without its command pipe the init exits, and the namespace dies with it.
 
 
-def run_init(command_r, reply_w):
+def run_init(command_r, replies, sandbox):
     """PID 1 of a slot's namespace. Never returns."""
     try:
         signal.set_wakeup_fd(-1)
         for signum in (signal.SIGTERM, signal.SIGINT):
             signal.signal(signum, signal.SIG_IGN)
-        # Only the two pipe ends stay open: not the control socket, not other slots' pipes.
+        try:
+            sandbox.make_slot_mounts()
+            # The task's Landlock rules, built here where the slot's /tmp and /proc are the
+            # mounted ones (a rule on a mount point does not reach what is mounted on it).
+            rulesets = [sandbox.slot_ruleset()] if sandbox.want["landlock"] else []
+        except OSError as exc:
+            replies.send(str(exc).encode("utf-8", "replace"))
+            os._exit(1)
+        socket.send_fds(replies, [b"r"], rulesets)
+        # Only the command pipe and the reply socket stay open: not the control socket, not
+        # other slots' descriptors.
         os.dup2(command_r, 0)
-        os.dup2(reply_w, 1)
+        os.dup2(replies.fileno(), 1)
         os.closerange(2, 65536)
         signal.signal(signal.SIGCHLD, lambda signum, frame: reap_all(block=False))
         while True:
@@ -190,6 +216,7 @@ def run_init(command_r, reply_w):
                     break  # ESRCH: nothing left but us
                 reap_all(block=True)
             reap_all(block=True)
+            sandbox.empty_slot_tmp()
             os.write(1, b"k")
     finally:
         os._exit(0)
@@ -248,6 +275,7 @@ class Sandbox:
         self.idle_slots = []
         self.busy_slots = {}
         self.next_slot = None
+        self.fs_handled = self._fs_handled()
 
     # -----------------------------------------------------------------------------------------
     # In the forkserver, once
@@ -271,7 +299,7 @@ class Sandbox:
     def probe(self):
         """Confines a throw-away child and reports which layers hold on this kernel; layers that
         fail are switched off for every later child (best effort), and the report says so."""
-        for _ in range(len(self.want)):
+        for _ in range(len(self.want) + 1):
             failed = self._probe_once()
             if failed is None:
                 break
@@ -341,6 +369,12 @@ class Sandbox:
                 return b"landlock:a confined process could still list /etc"
             except PermissionError:
                 pass
+            try:
+                with open("probe", "w") as f:
+                    f.write("probe")
+                os.listdir("/proc/self/fd")
+            except OSError as exc:
+                return f"landlock:its own /tmp and /proc are out of reach: {exc}".encode()
         return b""
 
     def report(self):
@@ -472,9 +506,23 @@ class Sandbox:
             self._step("landlock", self._restrict_files)
         if self.want["seccomp"]:
             self._step("seccomp", self._filter_syscalls)
-        for fd in self.read_fds:
-            os.close(fd)
+        for fd in self.read_fds + self._slot_fds():
+            try:
+                os.close(fd)
+            except OSError:
+                pass
         self.read_fds = []
+
+    def _slot_fds(self):
+        """Descriptors of every slot, inherited from the forkserver: none may stay open in a task
+        (the pidfd of an init would let it join that slot's namespaces)."""
+        fds = []
+        for slot in self.idle_slots + list(self.busy_slots.values()) + [self.next_slot]:
+            if slot is not None:
+                fds.extend(slot.fds())
+        if self.pidns_fd >= 0:
+            fds.append(self.pidns_fd)
+        return fds
 
     def _step(self, layer, function, *args):
         try:
@@ -484,19 +532,48 @@ class Sandbox:
         except Exception as exc:
             raise ConfinementError(f"{layer}:{function.__name__.strip('_')}: {exc}") from None
 
-    def _enter_mount_namespace(self):
+    def make_slot_mounts(self):
+        """In a slot's init: the mount namespace its tasks join, with a /proc of the slot's PID
+        namespace (the runner, the forkserver and other tasks are not in it) and a private,
+        size-limited /tmp; and, with network isolation, a network namespace of its own."""
         flags = CLONE_NEWNS | (CLONE_NEWNET if self.isolate_network else 0)
         self._check(self.libc.unshare(flags), "unshare(CLONE_NEWNS)")
-        # A /proc of this task's PID namespace: the runner, the forkserver and other tasks are
-        # not in it.
         self._check(self.libc.mount(b"proc", b"/proc", b"proc",
                                     MS_NOSUID | MS_NODEV | MS_NOEXEC, None), "mounting /proc")
-        # The task's private, size-limited /tmp, gone with the task's mount namespace.
+        self._mount_tmp()
+
+    def _mount_tmp(self):
         options = b"mode=1777"
         if self.tmp_bytes > 0:
             options += b",size=%d" % self.tmp_bytes
         self._check(self.libc.mount(b"tmpfs", b"/tmp", b"tmpfs", MS_NOSUID | MS_NODEV, options),
                     "mounting /tmp")
+
+    def slot_ruleset(self):
+        return self._build_ruleset([("/tmp", self.fs_handled), ("/proc", FS_READ_FILE | FS_READ_DIR)])
+
+    def empty_slot_tmp(self):
+        """In a slot's init, after a task: whatever the task left in /tmp is deleted (the tmpfs
+        itself stays: the slot's Landlock rules point at it)."""
+        usage = os.statvfs("/tmp")
+        if usage.f_files - usage.f_ffree <= 1 and usage.f_blocks == usage.f_bfree:
+            return  # untouched (only its root directory)
+        import shutil
+
+        with os.scandir("/tmp") as entries:
+            for entry in entries:
+                if entry.is_dir(follow_symlinks=False):
+                    shutil.rmtree(entry.path, ignore_errors=True)
+                else:
+                    try:
+                        os.unlink(entry.path)
+                    except OSError:
+                        pass
+
+    def _enter_mount_namespace(self):
+        """Joins the slot's mount (and network) namespace set up by its init."""
+        flags = CLONE_NEWNS | (CLONE_NEWNET if self.isolate_network else 0)
+        self._check(self.libc.setns(self.next_slot.pidfd, flags), "setns(slot namespaces)")
         os.chdir("/tmp")
 
     def _make_task_dir(self, uid, gid):
@@ -557,7 +634,7 @@ class Sandbox:
         self._check(self.libc.capset(ctypes.byref(header), data), "capset")
         self._check(self.libc.prctl(PR_SET_NO_NEW_PRIVS, 1, 0, 0, 0), "no_new_privs")
 
-    def _restrict_files(self):
+    def _fs_handled(self):
         abi = self.landlock_abi
         handled = FS_ALL_V1
         if abi >= 2:
@@ -566,6 +643,29 @@ class Sandbox:
             handled |= FS_TRUNCATE
         if abi >= 5:
             handled |= FS_IOCTL_DEV
+        return handled
+
+    def _restrict_files(self):
+        slot = self.next_slot
+        if slot is not None and slot.ruleset_fd >= 0:
+            ruleset = slot.ruleset_fd
+        elif self.want["namespaces"]:
+            ruleset = self.slot_ruleset()
+        else:
+            # Without namespaces the writable directory is this task's own.
+            ruleset = self._build_ruleset(
+                [(os.getcwd(), self.fs_handled), ("/proc/self", FS_READ_FILE | FS_READ_DIR)])
+        try:
+            self._check(self.libc.syscall(SYS_LANDLOCK_RESTRICT_SELF, ruleset, 0),
+                        "landlock_restrict_self")
+        finally:
+            if slot is None or ruleset != slot.ruleset_fd:
+                os.close(ruleset)
+
+    def _build_ruleset(self, extra):
+        """A Landlock ruleset: read-only access to self.read_fds, plus `extra` (path, access)."""
+        abi = self.landlock_abi
+        handled = self.fs_handled
         attr = RulesetAttr(handled, 0, 0)
         size = 8
         if abi >= 4 and self.isolate_network:
@@ -580,23 +680,16 @@ class Sandbox:
         try:
             for fd, access in self.read_fds_access:
                 self._add_rule(ruleset, fd, access & handled)
-            writable = []
-            if self.want["namespaces"]:
-                writable.append(("/tmp", handled))
-                writable.append(("/proc", FS_READ_FILE | FS_READ_DIR))
-            else:
-                writable.append((os.getcwd(), handled))
-                writable.append(("/proc/self", FS_READ_FILE | FS_READ_DIR))
-            for path, access in writable:
+            for path, access in extra:
                 fd = os.open(path, os.O_PATH | os.O_CLOEXEC)
                 try:
                     self._add_rule(ruleset, fd, access)
                 finally:
                     os.close(fd)
-            self._check(self.libc.syscall(SYS_LANDLOCK_RESTRICT_SELF, ruleset, 0),
-                        "landlock_restrict_self")
-        finally:
+        except BaseException:
             os.close(ruleset)
+            raise
+        return ruleset
 
     def _add_rule(self, ruleset, fd, access):
         rule = PathBeneath(access, fd)

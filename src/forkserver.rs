@@ -457,6 +457,8 @@ fn spawn_in_namespaces(settings: &Settings, control: RawFd, output: RawFd) -> Re
     let envp_ptrs = null_terminated(&envp);
     let (go_r, go_w) =
         nix::unistd::pipe2(nix::fcntl::OFlag::O_CLOEXEC).map_err(|e| e.to_string())?;
+    let (set_r, set_w) =
+        nix::unistd::pipe2(nix::fcntl::OFlag::O_CLOEXEC).map_err(|e| e.to_string())?;
     let devnull = nix::fcntl::open(
         "/dev/null",
         nix::fcntl::OFlag::O_RDWR | nix::fcntl::OFlag::O_CLOEXEC,
@@ -465,6 +467,7 @@ fn spawn_in_namespaces(settings: &Settings, control: RawFd, output: RawFd) -> Re
     .map_err(|e| e.to_string())?;
     let (go_r_raw, go_w_raw, devnull_raw) =
         (go_r.as_raw_fd(), go_w.as_raw_fd(), devnull.as_raw_fd());
+    let (set_r_raw, set_w_raw) = (set_r.as_raw_fd(), set_w.as_raw_fd());
 
     let child = Box::new(move || -> isize {
         // SAFETY: runs in the cloned child of a multi-threaded process, before exec: only raw,
@@ -472,6 +475,14 @@ fn spawn_in_namespaces(settings: &Settings, control: RawFd, output: RawFd) -> Re
         // clone; nothing is allocated or locked.
         unsafe {
             libc::close(go_w_raw);
+            libc::close(set_r_raw);
+            // The runner is non-dumpable (secrets.rs), and so are we after the clone, which
+            // would leave our /proc files, uid_map included, to root: the runner could not
+            // write them unless it is root. Until the exec below replaces this copy of the
+            // runner's memory, only processes of the runner's own uid outside every sandbox
+            // could read it; tasks can neither see this pid nor ptrace.
+            libc::prctl(libc::PR_SET_DUMPABLE, 1, 0, 0, 0);
+            libc::close(set_w_raw);
             // Wait until the runner has written our uid and gid maps.
             let mut byte = 0u8;
             if libc::read(go_r_raw, (&mut byte as *mut u8).cast(), 1) != 1 {
@@ -497,6 +508,10 @@ fn spawn_in_namespaces(settings: &Settings, control: RawFd, output: RawFd) -> Re
     let pid = unsafe { nix::sched::clone(child, &mut stack, flags, Some(libc::SIGCHLD)) }
         .map_err(|err| format!("clone: {err}"))?;
     drop(go_r);
+    drop(set_w);
+    // EOF once the child made itself dumpable (or died).
+    let mut byte = [0u8; 1];
+    let _ = nix::unistd::read(&set_r, &mut byte);
     if let Err(err) = write_id_maps(pid) {
         let _ = nix::sys::signal::kill(pid, nix::sys::signal::Signal::SIGKILL);
         let _ = waitpid(pid, None);

@@ -136,7 +136,7 @@ pub fn forkserver_settings(config: &Config) -> Result<forkserver::Settings, Stri
         preload.extend(list.to_list().into_iter().filter(|m| m != "*"));
     }
     let mut sandbox = serde_json::json!({
-        "seccomp": sandbox::seccomp_programs(config.task_network_isolation)?,
+        "seccomp": [sandbox::seccomp_program(config.task_network_isolation)?],
     });
     if !nix::unistd::geteuid().is_root() {
         // The forkserver is uid 0 of its own namespace; tasks see the runner's ids instead.

@@ -169,7 +169,7 @@ fn denied_syscalls() -> Vec<i64> {
     list
 }
 
-fn arch() -> Result<TargetArch, String> {
+fn target_arch() -> Result<TargetArch, String> {
     TargetArch::try_from(std::env::consts::ARCH)
         .map_err(|_| format!("seccomp: no filter for {}", std::env::consts::ARCH))
 }
@@ -240,68 +240,85 @@ fn main_filter(isolate_network: bool) -> Result<BpfProgram, String> {
         rules,
         SeccompAction::Allow,
         SeccompAction::Errno(libc::EPERM as u32),
-        arch()?,
+        target_arch()?,
     )
     .map_err(|e| format!("seccomp: {e}"))?;
     filter.try_into().map_err(|e| format!("seccomp: {e}"))
 }
 
-/// `clone3` passes its flags in memory, where seccomp cannot look; answering ENOSYS makes glibc
-/// fall back to `clone` (threads keep working), whose flags the main filter checks.
-fn clone3_filter() -> Result<BpfProgram, String> {
-    use nix::libc;
-    let rules = BTreeMap::from([(libc::SYS_clone3, Vec::new())]);
-    let filter = SeccompFilter::new(
-        rules,
-        SeccompAction::Allow,
-        SeccompAction::Errno(libc::ENOSYS as u32),
-        arch()?,
-    )
-    .map_err(|e| format!("seccomp: {e}"))?;
-    filter.try_into().map_err(|e| format!("seccomp: {e}"))
+// Classic BPF, as `struct sock_filter` spells it.
+const BPF_LD_W_ABS: u32 = 0x20;
+const BPF_JMP_JEQ_K: u32 = 0x15;
+const BPF_JMP_JGE_K: u32 = 0x35;
+const BPF_RET_K: u32 = 0x06;
+const SECCOMP_RET_ERRNO: u32 = 0x0005_0000;
+/// Offsets in `struct seccomp_data`.
+const SECCOMP_DATA_NR: u32 = 0;
+const SECCOMP_DATA_ARCH: u32 = 4;
+
+/// The audit value seccomp reports for this architecture.
+fn audit_arch() -> u32 {
+    match std::env::consts::ARCH {
+        "aarch64" => 0xc000_00b7,
+        "riscv64" => 0xc000_00f3,
+        _ => 0xc000_003e, // x86_64
+    }
 }
 
-/// On x86_64 the x32 ABI reaches the same kernel code under syscall numbers with bit 30 set,
-/// which the filters above never name. Six hand-written instructions refuse all of them.
-#[cfg(target_arch = "x86_64")]
-fn x32_filter() -> Vec<[u32; 4]> {
-    const BPF_LD_W_ABS: u32 = 0x20;
-    const BPF_JMP_JEQ_K: u32 = 0x15;
-    const BPF_JMP_JGE_K: u32 = 0x35;
-    const BPF_RET_K: u32 = 0x06;
-    const AUDIT_ARCH_X86_64: u32 = 0xc000_003e;
-    const SECCOMP_RET_ALLOW: u32 = 0x7fff_0000;
-    const SECCOMP_RET_ERRNO: u32 = 0x0005_0000;
-    const X32_SYSCALL_BIT: u32 = 0x4000_0000;
-    vec![
-        // A = seccomp_data.arch; other architectures are the main filter's business.
-        [BPF_LD_W_ABS, 0, 0, 4],
-        [BPF_JMP_JEQ_K, 0, 3, AUDIT_ARCH_X86_64],
-        // A = seccomp_data.nr
-        [BPF_LD_W_ABS, 0, 0, 0],
-        [BPF_JMP_JGE_K, 0, 1, X32_SYSCALL_BIT],
-        [BPF_RET_K, 0, 0, SECCOMP_RET_ERRNO | nix::libc::EPERM as u32],
-        [BPF_RET_K, 0, 0, SECCOMP_RET_ALLOW],
-    ]
+/// A few hand-written instructions run before the main filter, for the two answers it cannot
+/// give (one seccompiler filter has one action on a match):
+/// - `clone3` passes its flags in memory, where seccomp cannot look: ENOSYS makes glibc fall
+///   back to `clone` (threads keep working), whose flags the main filter checks;
+/// - on x86_64 the x32 ABI reaches the same kernel code under syscall numbers with bit 30 set,
+///   which the main filter never names: EPERM for all of them.
+///
+/// Anything else falls through to the main filter, which loads what it needs again.
+fn prefix(main_len: usize) -> Vec<[u32; 4]> {
+    let x32 = cfg!(target_arch = "x86_64");
+    let mut program = vec![[BPF_LD_W_ABS, 0, 0, SECCOMP_DATA_ARCH]];
+    // Filled in below, once the prefix's length is known.
+    program.push([BPF_JMP_JEQ_K, 0, 0, audit_arch()]);
+    program.push([BPF_LD_W_ABS, 0, 0, SECCOMP_DATA_NR]);
+    if x32 {
+        program.push([BPF_JMP_JGE_K, 0, 0, 0x4000_0000]);
+    }
+    program.push([BPF_JMP_JEQ_K, 0, 0, nix::libc::SYS_clone3 as u32]);
+    let eperm_at = program.len();
+    program.push([BPF_RET_K, 0, 0, SECCOMP_RET_ERRNO | nix::libc::EPERM as u32]);
+    let enosys_at = program.len();
+    program.push([
+        BPF_RET_K,
+        0,
+        0,
+        SECCOMP_RET_ERRNO | nix::libc::ENOSYS as u32,
+    ]);
+    let main_at = program.len();
+    // A jump's target is the next instruction plus its offset.
+    let offset = |from: usize, to: usize| (to - from - 1) as u32;
+    program[1][2] = offset(1, main_at); // another architecture: the main filter decides
+    if x32 {
+        program[3][1] = offset(3, eperm_at);
+    }
+    let clone3_at = if x32 { 4 } else { 3 };
+    program[clone3_at][1] = offset(clone3_at, enosys_at);
+    program[clone3_at][2] = offset(clone3_at, main_at);
+    debug_assert!(
+        main_len + program.len() <= 4096,
+        "BPF programs hold 4096 instructions"
+    );
+    program
 }
 
-/// Every seccomp program a task child installs, in order, each as `[code, jt, jf, k]`
-/// instructions (`struct sock_filter`).
-pub fn seccomp_programs(isolate_network: bool) -> Result<Vec<Vec<[u32; 4]>>, String> {
-    let plain = |program: BpfProgram| -> Vec<[u32; 4]> {
-        program
-            .iter()
-            .map(|i| [i.code as u32, i.jt as u32, i.jf as u32, i.k])
-            .collect()
-    };
-    #[allow(unused_mut)]
-    let mut programs = vec![
-        plain(main_filter(isolate_network)?),
-        plain(clone3_filter()?),
-    ];
-    #[cfg(target_arch = "x86_64")]
-    programs.push(x32_filter());
-    Ok(programs)
+/// The one seccomp program a task child installs, as `[code, jt, jf, k]` instructions
+/// (`struct sock_filter`).
+pub fn seccomp_program(isolate_network: bool) -> Result<Vec<[u32; 4]>, String> {
+    let main: Vec<[u32; 4]> = main_filter(isolate_network)?
+        .iter()
+        .map(|i| [i.code as u32, i.jt as u32, i.jf as u32, i.k])
+        .collect();
+    let mut program = prefix(main.len());
+    program.extend(main);
+    Ok(program)
 }
 
 #[cfg(test)]
@@ -309,11 +326,16 @@ mod tests {
     use super::*;
 
     #[test]
-    fn the_programs_compile_for_this_architecture() {
+    fn the_program_compiles_for_this_architecture() {
         for isolate in [false, true] {
-            let programs = seccomp_programs(isolate).unwrap();
-            assert!(programs.len() >= 2);
-            assert!(programs.iter().all(|p| !p.is_empty() && p.len() < 4096));
+            let program = seccomp_program(isolate).unwrap();
+            assert!(program.len() > 50 && program.len() < 4096);
+            // Every jump of the prefix lands inside the program.
+            for (at, [code, jt, jf, _]) in program.iter().enumerate().take(8) {
+                if code & 0x07 == 0x05 {
+                    assert!(at + 1 + (*jt.max(jf) as usize) < program.len());
+                }
+            }
         }
     }
 
