@@ -21,6 +21,7 @@ runner sees it), X<exit code> when reaped (negative = killed by that signal), or
 the fork failed.
 """
 
+import errno
 import gc
 import json
 import os
@@ -68,6 +69,11 @@ class State:
         self.stopping = False
         self.server_pid = os.getpid()
         self.libc = sandbox.libc
+        # With namespaces: slots waiting for a task, and slots running one (by socket fd).
+        self.idle_slots = []
+        self.busy_slots = {}
+        # In a slot's replica: its socket to the forkserver.
+        self.slot_sock = None
 
 
 def log(text):
@@ -99,17 +105,34 @@ def main():
         prepare(config)
     # After every import: the sandbox lets tasks read what sys.path names now.
     sandbox.start()
-    report = sandbox.probe()
     state = State(sock, config, child_module, sandbox)
+    probe_sandbox(state)
     install_signal_handlers(state)
     # Everything loaded so far is shared with every child; freezing keeps the collector from
     # touching (and so copying) those pages in the children.
     gc.freeze()
-    send_ready(sock, report)
+    send_ready(sock, sandbox.report())
     serve(state)
     shutdown(state)
     sandbox.shutdown()
     return 0
+
+
+def probe_sandbox(state):
+    """Learns which sandbox layers this kernel grants, switching off (loudly) each that fails:
+    with namespaces by making the first slot, which is kept for the first task; without, by
+    confining a throw-away child."""
+    sandbox = state.sandbox
+    for _ in range(len(sandbox.want) + 1):
+        if not sandbox.want["namespaces"]:
+            break
+        try:
+            state.idle_slots.append(Slot(state))
+            return
+        except SlotFailed as exc:
+            layer, _, why = str(exc).partition(":")
+            sandbox.disable(layer, why)
+    sandbox.probe()
 
 
 def receive_config(sock):
@@ -192,12 +215,16 @@ def serve(state):
     poller = select.poll()
     poller.register(control_fd, select.POLLIN)
     poller.register(state.wake_r, select.POLLIN)
+    state.poller = poller
     while not state.stopping:
         events = poller.poll()
         drain(state.wake_r)
         # Reaping only here, after any fork has registered its pid, means a child that exits
         # at once is still found in state.children.
         reap_children(state)
+        for fd, _ in events:
+            if fd in state.busy_slots:
+                slot_answered(state, fd)
         if any(fd == control_fd for fd, _ in events):
             if not receive_requests(state):
                 return
@@ -236,23 +263,52 @@ def fork_child(state, task_r, result_w, status_w):
     # "Received": if we die before the pid record, Rust knows whether this request was taken
     # (a child may exist) or never read (it can safely go to the next forkserver).
     write_status(status_w, b"R", 0)
+    if not state.sandbox.want["namespaces"]:
+        pid = fork_task(state, task_r, result_w, status_w)
+        if pid is not None:
+            state.children[pid] = status_w
+        return
+    # With namespaces a slot's replica forks the task; it reports the exit code itself.
+    try:
+        slot = state.idle_slots.pop() if state.idle_slots else Slot(state)
+        socket.send_fds(slot.sock, [FORK_REQUEST], [task_r, result_w, status_w])
+    except (OSError, SlotFailed) as exc:
+        log(f"no sandbox slot for a task: {exc}")
+        write_status(status_w, b"E", getattr(exc, "errno", None) or errno.EAGAIN)
+        close_all((task_r, result_w, status_w))
+        return
+    close_all((task_r, result_w, status_w))
+    state.busy_slots[slot.sock.fileno()] = slot
+    state.poller.register(slot.sock.fileno(), select.POLLIN)
+
+
+def slot_answered(state, fd):
+    """A busy slot finished its task (b"k") or is gone (EOF)."""
+    slot = state.busy_slots.pop(fd)
+    state.poller.unregister(fd)
+    try:
+        answer = slot.sock.recv(16)
+    except OSError:
+        answer = b""
+    if answer == b"k":
+        state.idle_slots.append(slot)
+    else:
+        slot.sock.close()
+
+
+def fork_task(state, task_r, result_w, status_w):
+    """Forks a task process (in the forkserver, or in a slot's replica). Returns its pid, or
+    None when fork() failed (then reported as E<errno>)."""
     flush_std_streams()
     saved_mask = signal.pthread_sigmask(signal.SIG_BLOCK, FORK_BLOCKED_SIGNALS)
     try:
-        state.sandbox.before_fork()
-        try:
-            pid = os.fork()
-        except OSError:
-            state.sandbox.after_fork_parent(None)
-            raise
-        if pid != 0:
-            state.sandbox.after_fork_parent(pid)
+        pid = os.fork()
     except OSError as exc:
         signal.pthread_sigmask(signal.SIG_SETMASK, saved_mask)
         log(f"fork failed: {exc}")
         write_status(status_w, b"E", exc.errno or 0)
         close_all((task_r, result_w, status_w))
-        return
+        return None
     if pid == 0:
         become_child(state, task_r, result_w, status_w, saved_mask)
     signal.pthread_sigmask(signal.SIG_SETMASK, saved_mask)
@@ -262,7 +318,106 @@ def fork_child(state, task_r, result_w, status_w):
     except OSError:
         pass
     close_all((task_r, result_w))
-    state.children[pid] = status_w
+    return pid
+
+
+# ---------------------------------------------------------------------------------------------
+# Slots: confined replicas that fork the tasks
+
+
+class SlotFailed(Exception):
+    """A slot could not be set up; the message is "layer:why"."""
+
+
+class Slot:
+    """A replica of this forkserver, PID 1 of a PID namespace of its own, confined once by
+    sandbox.confine_slot(); it forks the tasks it is handed, one at a time, and after each one
+    kills what the task left and empties /tmp. The task itself is never PID 1: the kernel would
+    shield it from its own SIGKILL, the runner's SIGTERM and the CPU limit's SIGXCPU."""
+
+    def __init__(self, state):
+        sandbox = state.sandbox
+        sandbox.enter_new_pid_namespace()
+        try:
+            self.sock, theirs = socket.socketpair(socket.AF_UNIX, socket.SOCK_SEQPACKET)
+            self.pid = os.fork()
+            if self.pid == 0:
+                self.sock.close()
+                run_slot(state, theirs)
+        finally:
+            sandbox.leave_new_pid_namespace()
+        theirs.close()
+        ready = self.sock.recv(4096)
+        if ready != b"r":
+            self.sock.close()
+            raise SlotFailed(ready.decode("utf-8", "replace") or "namespaces:the slot exited")
+
+
+def run_slot(state, sock):
+    """A slot's replica. Never returns."""
+    try:
+        signal.set_wakeup_fd(-1)
+        for signum in (signal.SIGTERM, signal.SIGINT):
+            signal.signal(signum, signal.SIG_IGN)
+        signal.signal(signal.SIGCHLD, signal.SIG_DFL)
+        # Nothing of the forkserver's stays open here: not its control socket, not other slots.
+        state.sock.close()
+        close_all((state.wake_r, state.wake_w))
+        for slot in state.idle_slots + list(state.busy_slots.values()):
+            slot.sock.close()
+        state.idle_slots, state.busy_slots = [], {}
+        state.slot_sock = sock
+        try:
+            state.sandbox.confine_slot()
+            problem = state.sandbox.verify()
+        except Exception as exc:
+            problem = str(exc).encode("utf-8", "replace")
+        if problem:
+            sock.send(problem)
+            os._exit(CONFINEMENT_FAILURE_EXIT)
+        # Whatever else the forkserver had open would reach every task of the slot.
+        close_all_but(0, 1, 2, sock.fileno(), state.sandbox.task_scope_fd)
+        sock.send(b"r")
+        while True:
+            message, fds, _, _ = socket.recv_fds(sock, REQUEST_BUFSIZE, MAX_REQUEST_FDS,
+                                                 CLOEXEC_ON_RECEIVE)
+            if not message:
+                break  # the forkserver is gone
+            if message != FORK_REQUEST or len(fds) != 3:
+                close_all(fds)
+                continue
+            task_r, result_w, status_w = fds
+            pid = fork_task(state, task_r, result_w, status_w)
+            if pid is not None:
+                write_status(status_w, b"X", os.waitstatus_to_exitcode(wait_for(pid)))
+                close_all((status_w,))
+            if not state.sandbox.clean_slot():
+                log("a task left files in /tmp that could not be removed; its slot is retired")
+                break
+            sock.send(b"k")
+    except BaseException as exc:
+        log(f"sandbox slot failed: {type(exc).__name__}: {exc}")
+    finally:
+        os._exit(0)
+
+
+def close_all_but(*keep):
+    """Closes every descriptor not in `keep` (listed from the slot's own /proc)."""
+    keep = set(keep)
+    for name in os.listdir("/proc/self/fd"):
+        if int(name) not in keep:
+            try:
+                os.close(int(name))
+            except OSError:
+                pass  # the listing's own descriptor, gone already
+
+
+def wait_for(pid):
+    while True:
+        try:
+            return os.waitpid(pid, 0)[1]
+        except InterruptedError:
+            continue
 
 
 def flush_std_streams():
@@ -289,9 +444,7 @@ def reap_children(state):
 def report_exit(state, pid, status):
     status_w = state.children.pop(pid, None)
     if status_w is None:
-        # Not a task: the init of a sandbox slot, which must not be used again.
-        state.sandbox.forget_slot(pid)
-        return
+        return  # a slot's replica (its socket tells the rest)
     state.sandbox.after_reap(pid, state.children)
     write_status(status_w, b"X", os.waitstatus_to_exitcode(status))
     close_all((status_w,))
@@ -314,7 +467,10 @@ def close_all(fds):
 
 
 def shutdown(state):
-    """Kills every live child's process group and reaps them; the runner is gone."""
+    """Kills every live child's process group and reaps them; the runner is gone. (Slots and
+    their tasks die with this process: it is PID 1 of their namespaces' parent.)"""
+    for slot in state.idle_slots + list(state.busy_slots.values()):
+        slot.sock.close()
     for pid in state.children:
         kill_group(pid)
     for pid in list(state.children):
@@ -342,22 +498,30 @@ def kill_group(pid):
 
 def die_with_forkserver(state):
     """Asks the kernel to SIGKILL this child if the forkserver dies: Rust may not have its pid
-    yet to stop it, and an orphan must never run on unsupervised. (In a PID namespace of its own
-    the child's parent is outside it, so getppid() is 0; the forkserver is then PID 1 of a
-    namespace whose death kills every task anyway.)"""
+    yet to stop it, and an orphan must never run on unsupervised."""
     state.libc.prctl(PR_SET_PDEATHSIG, signal.SIGKILL, 0, 0, 0)
-    if os.getppid() not in (state.server_pid, 0):
+    if os.getppid() != state.server_pid:
         # The forkserver died before the request could take effect.
         os._exit(CHILD_FAILURE_EXIT)
 
 
-def host_pid():
-    """This process's pid as the runner sees it. /proc is still the runner's here (a task mounts
-    its own later), and /proc/self names the reader in the namespace of that /proc."""
+def send_pid_record(status_w):
+    """P, sent with this process's credentials: the kernel translates our pid into the runner's
+    PID namespace (ours may be one it cannot see into). A plain record where the status channel
+    is a pipe (tests that drive the forkserver directly)."""
+    record = STATUS_RECORD.pack(b"P", os.getpid())
     try:
-        return int(os.readlink("/proc/self"))
-    except (OSError, ValueError):
-        return os.getpid()
+        channel = socket.socket(fileno=status_w)
+    except OSError:
+        write_status(status_w, b"P", os.getpid())
+        return
+    try:
+        credentials = struct.pack("=iII", os.getpid(), os.getuid(), os.getgid())
+        channel.sendmsg([record], [(socket.SOL_SOCKET, socket.SCM_CREDENTIALS, credentials)])
+    except OSError:
+        pass  # the runner stopped listening
+    finally:
+        channel.detach()
 
 
 def become_child(state, task_r, result_w, status_w, saved_mask):
@@ -365,25 +529,28 @@ def become_child(state, task_r, result_w, status_w, saved_mask):
     code = CHILD_FAILURE_EXIT
     try:
         signal.set_wakeup_fd(-1)
-        # The child reports its own pid: the forkserver may live in a PID namespace of its own,
-        # where fork() returns a number that means nothing to the runner.
-        write_status(status_w, b"P", host_pid())
+        # Its own process group before Rust learns the pid and may kill(-pid).
+        try:
+            os.setpgid(0, 0)
+        except OSError:
+            pass
+        send_pid_record(status_w)
         try:
             state.sandbox.confine()
         except Exception as exc:
             log(f"could not confine a task child: {type(exc).__name__}: {exc}")
             os._exit(CONFINEMENT_FAILURE_EXIT)
-        die_with_forkserver(state)
+        if state.slot_sock is None:
+            # In a slot the namespaces see to it: the forkserver is PID 1 of their parent.
+            die_with_forkserver(state)
         for signum in (signal.SIGCHLD, signal.SIGTERM, signal.SIGINT):
             signal.signal(signum, signal.SIG_DFL)
         # A SIGTERM sent since the fork was held back; with the default handler back it now
         # terminates the child as Rust intended.
         signal.pthread_sigmask(signal.SIG_SETMASK, saved_mask)
-        try:
-            os.setpgid(0, 0)
-        except OSError:
-            pass  # the forkserver sets it from its side as well
         state.sock.close()
+        if state.slot_sock is not None:
+            state.slot_sock.close()
         close_all((state.wake_r, state.wake_w, status_w))
         close_all(state.children.values())
         state.children.clear()

@@ -1,33 +1,33 @@
-"""Kernel sandbox of task children: what the operating system enforces under the Python guards.
+"""Kernel sandbox of task processes: what the operating system enforces under the Python guards.
 
-Owns every confinement step a task child takes between fork() and running user code, and the
-forkserver-side set-up those steps need. The guards in child.py can be bypassed by an allowed
-module; what this module sets up holds even when user code has the real `os`, `ctypes` and
-`subprocess`.
+Owns every confinement step between fork() and user code, and the set-up those steps need. The
+guards in child.py can be bypassed by an allowed module; what this module sets up holds even
+when user code has the real `os`, `ctypes` and `subprocess`.
 
 The forkserver loads this source as module ``n8n_sandbox`` and builds one ``Sandbox`` from the
-``sandbox`` and ``limits`` parts of its configuration. ``probe()`` confines a throw-away child once
-to learn which layers this kernel grants; later children apply exactly those and fail closed
-(exit 71) when one of them fails. Per task:
+``sandbox`` and ``limits`` parts of its configuration. Two ways to confine, chosen once at start:
 
-  forkserver: before_fork() (an idle PID namespace slot for the next child), fork,
-              after_fork_parent()
-  child:      confine(), in this order, each step stopping something:
-    1. mount namespace, fresh /proc, tmpfs /tmp .. other tasks' and the host's pids and temp files
+With namespaces (the forkserver is PID 1 of user, PID and mount namespaces of its own, started so
+by Rust), tasks run in slots. A slot is a replica of the forkserver, forked once into a new PID
+namespace, that confines itself and then forks the slot's tasks, one at a time (see
+forkserver.py). ``confine_slot()`` runs once per slot, each step stopping something:
+    1. mount namespace, own /proc, tmpfs /tmp .... the host's and other slots' pids and files
     2. network namespace (when isolation is on) .. the network, loopback included
-    3. resource limits ........................... memory, CPU, file size, core dumps
-    4. the task user (runner started as root) .... the runner's and root's files and signals
-    5. user namespace of its own ................. shared process-count accounting; capabilities
-    6. capabilities dropped, no_new_privs ......... any privilege, now or after execve
-    7. Landlock ................................... files outside the interpreter and /tmp;
-                                                    signals and abstract sockets outside the task
-    8. seccomp .................................... ptrace, mount, bpf, keyctl, clock changes, ...
-  forkserver: after_reap() (kill what the task left behind: the slot's init does it, or without
-              PID namespaces the forkserver itself)
+    3. the task user (runner started as root) .... the runner's and root's files and signals
+    4. user namespace of its own ................. shared process-count accounting
+    5. capabilities dropped, no_new_privs ......... any privilege, now or after execve
+    6. Landlock ................................... files outside the interpreter and /tmp;
+                                                    signals and abstract sockets outside the slot
+    7. seccomp .................................... ptrace, mount, bpf, keyctl, clock changes, ...
+so a task inherits all of it with the fork and only applies ``confine()``'s own steps: its
+resource limits, and a nested Landlock domain so it cannot signal its slot. After each task
+``clean_slot()`` kills what the task left behind (kill(-1) from a namespace's PID 1 reaches all
+but itself) and empties /tmp.
 
-Where user namespaces are refused (Docker's default profile), steps 1, 2 and 5 are skipped, the
-forkserver is a subreaper that kills a task's orphans, and the temporary directory is a
-per-task directory removed after the task; Landlock and seccomp still hold.
+Without (Docker's default profile refuses user namespaces), ``confine()`` applies the steps that
+remain in each task: limits, the task user, capabilities, Landlock, seccomp, with a per-task
+directory as its temporary directory; the forkserver is a subreaper and ``after_reap()`` kills
+what a task left behind. ``probe()`` confines a throw-away child to learn which layers hold.
 """
 
 import ctypes
@@ -119,123 +119,36 @@ class PathBeneath(ctypes.Structure):
     _fields_ = [("allowed_access", ctypes.c_uint64), ("parent_fd", ctypes.c_int32)]
 
 
-class PidSlot:
-    """A PID namespace that task children are forked into, one task at a time, and its PID 1.
-
-    The task must not be PID 1 itself: the kernel shields a namespace's init from signals it has
-    no handler for, so a task as init would survive its own SIGKILL and the runner's SIGTERM,
-    and its CPU limit (SIGXCPU) would not fire. So each slot has a small init of its own, forked
-    from the forkserver when the slot is made: it reaps the task's orphans, and after each task
-    kills everything left in the namespace (kill(-1) from init reaches all but itself), so the
-    next task in the slot starts alone. Slots are made as tasks need them: at most as many as
-    tasks run at once.
-    """
-
-    def __init__(self, sandbox):
-        self.dead = False
-        self.pidns_fd = -1
-        self.pidfd = -1
-        self.ruleset_fd = -1
-        libc = sandbox.libc
-        sandbox._check(libc.unshare(CLONE_NEWPID), "unshare(CLONE_NEWPID)")
-        try:
-            command_r, self.command_w = os.pipe()
-            self.replies, init_end = socket.socketpair(socket.AF_UNIX, socket.SOCK_STREAM)
-            self.pid = os.fork()
-            if self.pid == 0:
-                run_init(command_r, init_end, sandbox)
-            # Only now, with its init, can the new namespace be opened.
-            self.pidns_fd = os.open("/proc/self/ns/pid_for_children", os.O_RDONLY | os.O_CLOEXEC)
-        finally:
-            sandbox._check(libc.setns(sandbox.pidns_fd, CLONE_NEWPID), "setns(CLONE_NEWPID)")
-        os.close(command_r)
-        init_end.close()
-        # Tasks join the init's mount (and network) namespace through this.
-        self.pidfd = os.pidfd_open(self.pid)
-        ready, fds, _, _ = socket.recv_fds(self.replies, 4096, 1)
-        if fds:
-            self.ruleset_fd = fds[0]
-        if ready != b"r":
-            self.close()
-            raise OSError(f"a sandbox slot could not be set up: {ready.decode('utf-8', 'replace')}")
-
-    def clean(self):
-        """Has init kill everything but itself in the namespace and empty /tmp; False if init is
-        gone."""
-        try:
-            os.write(self.command_w, b"k")
-            return self.replies.recv(1) == b"k"
-        except OSError:
-            return False
-
-    def fds(self):
-        return [self.pidns_fd, self.pidfd, self.ruleset_fd, self.command_w, self.replies.fileno()]
-
-    def close(self):
-        for fd in (self.pidns_fd, self.pidfd, self.ruleset_fd, self.command_w):
-            try:
-                os.close(fd)
-            except OSError:
-                pass
-        self.replies.close()
-        # Without its command pipe the init exits, and the namespace dies with it.
+def read_all(fd):
+    chunks = []
+    while True:
+        chunk = os.read(fd, 65536)
+        if not chunk:
+            break
+        chunks.append(chunk)
+    os.close(fd)
+    return b"".join(chunks)
 
 
-def run_init(command_r, replies, sandbox):
-    """PID 1 of a slot's namespace. Never returns."""
-    try:
-        signal.set_wakeup_fd(-1)
-        for signum in (signal.SIGTERM, signal.SIGINT):
-            signal.signal(signum, signal.SIG_IGN)
-        try:
-            sandbox.make_slot_mounts()
-            # The task's Landlock rules, built here where the slot's /tmp and /proc are the
-            # mounted ones (a rule on a mount point does not reach what is mounted on it).
-            rulesets = [sandbox.slot_ruleset()] if sandbox.want["landlock"] else []
-        except OSError as exc:
-            replies.send(str(exc).encode("utf-8", "replace"))
-            os._exit(1)
-        socket.send_fds(replies, [b"r"], rulesets)
-        # Only the command pipe and the reply socket stay open: not the control socket, not
-        # other slots' descriptors.
-        os.dup2(command_r, 0)
-        os.dup2(replies.fileno(), 1)
-        os.closerange(2, 65536)
-        signal.signal(signal.SIGCHLD, lambda signum, frame: reap_all(block=False))
-        while True:
-            try:
-                command = os.read(0, 1)
-            except InterruptedError:
-                continue
-            if not command:
-                os._exit(0)
-            while True:
-                try:
-                    os.kill(-1, signal.SIGKILL)
-                except OSError:
-                    break  # ESRCH: nothing left but us
-                reap_all(block=True)
-            reap_all(block=True)
-            sandbox.empty_slot_tmp()
-            os.write(1, b"k")
-    finally:
-        os._exit(0)
+def tmp_is_empty():
+    usage = os.statvfs("/tmp")
+    # Only its root directory in use.
+    return usage.f_files - usage.f_ffree <= 1 and usage.f_blocks == usage.f_bfree
 
 
-def reap_all(block):
+def reap_all():
+    """Reaps every child (blocking until none is left)."""
     while True:
         try:
-            pid, _ = os.waitpid(-1, 0 if block else os.WNOHANG)
+            os.waitpid(-1, 0)
         except ChildProcessError:
             return
         except InterruptedError:
             continue
-        if pid == 0:
-            return
 
 
 class ConfinementError(Exception):
-    """A confinement step failed; the child must not run the task."""
+    """A confinement step failed; the process must not run a task."""
 
 
 class Sandbox:
@@ -266,16 +179,17 @@ class Sandbox:
         self.landlock_abi = self._landlock_abi()
         if self.landlock_abi == 0:
             self.want["landlock"] = False
+        self.fs_handled = self._fs_handled()
         self.seccomp_programs = [self._fprog(p) for p in settings.get("seccomp") or ()]
         self.last_cap = self._last_cap()
         self.server_pid = os.getpid()
         self.pidns_fd = -1
         self.read_fds = []
+        self.read_fds_access = []
         self.task_dirs = None
-        self.idle_slots = []
-        self.busy_slots = {}
-        self.next_slot = None
-        self.fs_handled = self._fs_handled()
+        # Set in a slot's replica: the nested Landlock domain its tasks enter.
+        self.in_slot = False
+        self.task_scope_fd = -1
 
     # -----------------------------------------------------------------------------------------
     # In the forkserver, once
@@ -284,8 +198,7 @@ class Sandbox:
         """Forkserver-wide set-up. Call after every module is loaded (sys.path is final)."""
         if self.want["namespaces"]:
             try:
-                # Mounts made by children must never propagate anywhere; done once here, so no
-                # child pays for it.
+                # Mounts made by slots must never propagate anywhere; done once here.
                 self._check(self.libc.mount(None, b"/", None, MS_REC | MS_PRIVATE, None),
                             "making mounts private")
                 self.pidns_fd = os.open("/proc/self/ns/pid", os.O_RDONLY | os.O_CLOEXEC)
@@ -296,73 +209,54 @@ class Sandbox:
             self.start_without_namespaces()
         self.read_fds = self._open_read_paths()
 
-    def probe(self):
-        """Confines a throw-away child and reports which layers hold on this kernel; layers that
-        fail are switched off for every later child (best effort), and the report says so."""
-        for _ in range(len(self.want) + 1):
-            failed = self._probe_once()
-            if failed is None:
-                break
-            self.log(f"sandbox: {failed[0]} unavailable: {failed[1]}")
-            self.want[failed[0]] = False
-            if failed[0] == "namespaces":
-                self.start_without_namespaces()
-        return self.report()
-
     def start_without_namespaces(self):
         """Orphans of a task are re-parented to us instead of init, so after_reap can kill them;
         each task's temporary directory is a directory of its own under one we own."""
         import tempfile
 
+        self.want["namespaces"] = False
         self.libc.prctl(PR_SET_CHILD_SUBREAPER, 1, 0, 0, 0)
         if self.task_dirs is None:
             self.task_dirs = tempfile.mkdtemp(prefix="n8n-runner-tasks-")
             os.chmod(self.task_dirs, 0o711)
 
-    def _probe_once(self):
-        read_end, write_end = os.pipe()
-        self.before_fork()
-        try:
-            pid = os.fork()
-        except OSError:
-            self.after_fork_parent(None)
-            raise
-        if pid == 0:
-            os.close(read_end)
-            message = b""
-            try:
-                self.confine()
-                message = self._verify()
-            except ConfinementError as exc:
-                message = str(exc).encode("utf-8", "replace")
-            except BaseException as exc:
-                message = f"?:{type(exc).__name__}: {exc}".encode("utf-8", "replace")
-            finally:
-                os.write(write_end, message)
-                os._exit(0)
-        self.after_fork_parent(pid)
-        os.close(write_end)
-        chunks = []
-        while True:
-            chunk = os.read(read_end, 4096)
-            if not chunk:
-                break
-            chunks.append(chunk)
-        os.close(read_end)
-        os.waitpid(pid, 0)
-        self.after_reap(pid, ())
-        answer = b"".join(chunks).decode("utf-8", "replace")
-        if not answer:
-            return None
-        layer, _, why = answer.partition(":")
+    def disable(self, layer, why):
+        """Best effort: a layer the kernel refused is off for every later task, said loudly."""
         if layer not in self.want:
-            raise SystemExit(f"sandbox probe failed: {answer}")
-        return layer, why
+            raise SystemExit(f"sandbox: {layer} failed: {why}")
+        self.log(f"sandbox: {layer} unavailable: {why}")
+        self.want[layer] = False
+        if layer == "namespaces":
+            self.start_without_namespaces()
 
-    def _verify(self):
-        """In the probe child: checks that what confine() did is in force."""
-        if self.want["namespaces"] and os.getppid() != 0:
-            return b"namespaces:the task's parent is visible from its PID namespace"
+    def probe(self):
+        """Without namespaces: confines throw-away children until one holds every layer still
+        wanted, switching off each layer that fails."""
+        for _ in range(len(self.want) + 1):
+            read_end, write_end = os.pipe()
+            pid = os.fork()
+            if pid == 0:
+                os.close(read_end)
+                message = b""
+                try:
+                    self.confine()
+                    message = self.verify()
+                except BaseException as exc:
+                    message = str(exc).encode("utf-8", "replace")
+                finally:
+                    os.write(write_end, message)
+                    os._exit(0)
+            os.close(write_end)
+            answer = read_all(read_end).decode("utf-8", "replace")
+            os.waitpid(pid, 0)
+            self.after_reap(pid, ())
+            if not answer:
+                return
+            layer, _, why = answer.partition(":")
+            self.disable(layer, why)
+
+    def verify(self):
+        """In a confined process: checks that the layers are in force; "layer:why" if not."""
         if self.want["landlock"]:
             try:
                 os.listdir("/etc")
@@ -372,9 +266,9 @@ class Sandbox:
             try:
                 with open("probe", "w") as f:
                     f.write("probe")
-                os.listdir("/proc/self/fd")
+                os.unlink("probe")
             except OSError as exc:
-                return f"landlock:its own /tmp and /proc are out of reach: {exc}".encode()
+                return f"landlock:its own temporary directory is out of reach: {exc}".encode()
         return b""
 
     def report(self):
@@ -395,42 +289,113 @@ class Sandbox:
             "task_uid": self.view_ids(*self._task_ids())[0],
         }
 
+    def shutdown(self):
+        if self.task_dirs is not None:
+            import shutil
+
+            shutil.rmtree(self.task_dirs, ignore_errors=True)
+
     # -----------------------------------------------------------------------------------------
-    # Around each fork
+    # Slots (with namespaces)
 
-    def before_fork(self):
-        """The next child is forked into the PID namespace of an idle slot (see PidSlot): it
-        sees no process but that slot's init and its own, and whatever it leaves behind is
-        killed before the slot serves another task."""
-        if not self.want["namespaces"]:
-            return
-        slot = self.idle_slots.pop() if self.idle_slots else PidSlot(self)
-        self.next_slot = slot
-        self._check(self.libc.setns(slot.pidns_fd, CLONE_NEWPID), "setns(task namespace)")
+    def enter_new_pid_namespace(self):
+        """The next child of ours is PID 1 of a new PID namespace (a slot's replica)."""
+        self._check(self.libc.unshare(CLONE_NEWPID), "unshare(CLONE_NEWPID)")
 
-    def after_fork_parent(self, pid):
-        """Back to our own PID namespace; `pid` is the new child, or None when fork() failed."""
-        if not self.want["namespaces"]:
-            return
-        slot, self.next_slot = self.next_slot, None
+    def leave_new_pid_namespace(self):
+        """Back to our own PID namespace for our next children (a process can create another
+        one only while its children's namespace is its own)."""
         self._check(self.libc.setns(self.pidns_fd, CLONE_NEWPID), "setns(CLONE_NEWPID)")
-        if pid is None:
-            # Most likely the slot's init is gone (fork into a dead namespace fails).
-            slot.close()
-        else:
-            self.busy_slots[pid] = slot
+
+    def confine_slot(self):
+        """In a slot's replica, once: every layer its tasks inherit. Raises ConfinementError
+        naming the layer that failed."""
+        uid, gid = self._task_ids()
+        self._step("namespaces", self._make_slot_mounts)
+        self._step("user", self._become_task_user, uid, gid)
+        self._step("namespaces", self._enter_user_namespace, uid, gid)
+        self._step("capabilities", self._drop_capabilities)
+        if self.want["landlock"]:
+            self._step("landlock", self._restrict_files,
+                       [("/tmp", self.fs_handled), ("/proc", FS_READ_FILE | FS_READ_DIR)])
+            if self.landlock_abi >= 6:
+                # Tasks enter a domain nested in the slot's: they cannot signal their slot.
+                self.task_scope_fd = self._create_ruleset(0, SCOPE_SIGNAL)
+        if self.want["seccomp"]:
+            self._step("seccomp", self._filter_syscalls)
+        self._close_read_fds()
+        os.chdir("/tmp")
+        self.in_slot = True
+
+    def clean_slot(self):
+        """In a slot's replica, after a task: kills everything else in the slot's namespace and
+        empties /tmp, so the next task starts alone and with nothing left over. False when /tmp
+        could not be emptied (the slot must then not serve another task)."""
+        while True:
+            try:
+                os.kill(-1, signal.SIGKILL)
+            except OSError:
+                break  # ESRCH: nothing left but us
+            reap_all()
+        reap_all()
+        if tmp_is_empty():
+            return True
+        import shutil
+
+        with os.scandir("/tmp") as entries:
+            for entry in entries:
+                if entry.is_dir(follow_symlinks=False):
+                    shutil.rmtree(entry.path, ignore_errors=True)
+                else:
+                    try:
+                        os.unlink(entry.path)
+                    except OSError:
+                        pass
+        return tmp_is_empty()
+
+    def _make_slot_mounts(self):
+        """A /proc of the slot's PID namespace (the runner, the forkserver and other slots are
+        not in it) and a private, size-limited /tmp; with network isolation, a network
+        namespace of its own (no interface but a loopback that is down)."""
+        flags = CLONE_NEWNS | (CLONE_NEWNET if self.isolate_network else 0)
+        self._check(self.libc.unshare(flags), "unshare(CLONE_NEWNS)")
+        self._check(self.libc.mount(b"proc", b"/proc", b"proc",
+                                    MS_NOSUID | MS_NODEV | MS_NOEXEC, None), "mounting /proc")
+        options = b"mode=1777"
+        if self.tmp_bytes > 0:
+            options += b",size=%d" % self.tmp_bytes
+        self._check(self.libc.mount(b"tmpfs", b"/tmp", b"tmpfs", MS_NOSUID | MS_NODEV, options),
+                    "mounting /tmp")
+
+    # -----------------------------------------------------------------------------------------
+    # In each task process
+
+    def confine(self):
+        """In a fresh task process. In a slot: the task's own limits and Landlock domain. Without
+        namespaces: every layer that remains. Raises ConfinementError naming the first layer
+        that fails."""
+        if self.in_slot:
+            self._step("limits", self._set_limits)
+            if self.task_scope_fd >= 0:
+                self._step("landlock", self._enter_task_scope)
+            return
+        uid, gid = self._task_ids()
+        self._step("tmpdir", self._make_task_dir, uid, gid)
+        self._step("limits", self._set_limits)
+        self._step("user", self._become_task_user, uid, gid)
+        self._step("capabilities", self._drop_capabilities)
+        if self.want["landlock"]:
+            self._step("landlock", self._restrict_files,
+                       [(os.getcwd(), self.fs_handled),
+                        ("/proc/self", FS_READ_FILE | FS_READ_DIR)])
+        if self.want["seccomp"]:
+            self._step("seccomp", self._filter_syscalls)
+        self._close_read_fds()
 
     def after_reap(self, pid, children):
-        """Kills whatever the task left running: with PID namespaces, its slot's init kills
-        everything in the namespace; without, its process group and the orphans re-parented to
-        us. Then the task's temporary directory goes (without namespaces; a tmpfs otherwise)."""
-        if self.want["namespaces"]:
-            slot = self.busy_slots.pop(pid, None)
-            if slot is not None:
-                if not slot.dead and slot.clean():
-                    self.idle_slots.append(slot)
-                else:
-                    slot.close()
+        """Without namespaces, in the forkserver: kills whatever the task left running (its
+        process group, and orphans re-parented to us), and removes its temporary directory."""
+        if self.in_slot or self.want["namespaces"]:
             return
         for _ in range(8):
             try:
@@ -449,15 +414,6 @@ class Sandbox:
             import shutil
 
             shutil.rmtree(os.path.join(self.task_dirs, str(pid)), ignore_errors=True)
-
-    def forget_slot(self, init_pid):
-        """A slot whose init died (reaped by the forkserver) is closed and never used again."""
-        for slot in [s for s in self.idle_slots if s.pid == init_pid]:
-            self.idle_slots.remove(slot)
-            slot.close()
-        for pid, slot in list(self.busy_slots.items()):
-            if slot.pid == init_pid:
-                slot.dead = True
 
     def _orphans(self, children):
         """Our children that we did not fork: re-parented to us because we are a subreaper."""
@@ -478,51 +434,13 @@ class Sandbox:
                 found.append(int(name))
         return found
 
-    def shutdown(self):
-        for slot in self.idle_slots + list(self.busy_slots.values()):
-            slot.close()
-        if self.task_dirs is not None:
-            import shutil
-
-            shutil.rmtree(self.task_dirs, ignore_errors=True)
-
-    # -----------------------------------------------------------------------------------------
-    # In the child
-
-    def confine(self):
-        """Applies every layer in order; raises ConfinementError naming the first that fails."""
-        uid, gid = self._task_ids()
-        if self.want["namespaces"]:
-            self._step("namespaces", self._enter_mount_namespace)
-        else:
-            self._step("tmpdir", self._make_task_dir, uid, gid)
-        self._step("limits", self._set_limits)
-        self._step("user", self._become_task_user, uid, gid)
-        if self.want["namespaces"]:
-            self._step("namespaces", self._enter_user_namespace, uid, gid)
-        self._step("limits", self._limit_processes)
-        self._step("capabilities", self._drop_capabilities)
-        if self.want["landlock"]:
-            self._step("landlock", self._restrict_files)
-        if self.want["seccomp"]:
-            self._step("seccomp", self._filter_syscalls)
-        for fd in self.read_fds + self._slot_fds():
+    def _close_read_fds(self):
+        for fd in self.read_fds:
             try:
                 os.close(fd)
             except OSError:
                 pass
         self.read_fds = []
-
-    def _slot_fds(self):
-        """Descriptors of every slot, inherited from the forkserver: none may stay open in a task
-        (the pidfd of an init would let it join that slot's namespaces)."""
-        fds = []
-        for slot in self.idle_slots + list(self.busy_slots.values()) + [self.next_slot]:
-            if slot is not None:
-                fds.extend(slot.fds())
-        if self.pidns_fd >= 0:
-            fds.append(self.pidns_fd)
-        return fds
 
     def _step(self, layer, function, *args):
         try:
@@ -531,50 +449,6 @@ class Sandbox:
             raise
         except Exception as exc:
             raise ConfinementError(f"{layer}:{function.__name__.strip('_')}: {exc}") from None
-
-    def make_slot_mounts(self):
-        """In a slot's init: the mount namespace its tasks join, with a /proc of the slot's PID
-        namespace (the runner, the forkserver and other tasks are not in it) and a private,
-        size-limited /tmp; and, with network isolation, a network namespace of its own."""
-        flags = CLONE_NEWNS | (CLONE_NEWNET if self.isolate_network else 0)
-        self._check(self.libc.unshare(flags), "unshare(CLONE_NEWNS)")
-        self._check(self.libc.mount(b"proc", b"/proc", b"proc",
-                                    MS_NOSUID | MS_NODEV | MS_NOEXEC, None), "mounting /proc")
-        self._mount_tmp()
-
-    def _mount_tmp(self):
-        options = b"mode=1777"
-        if self.tmp_bytes > 0:
-            options += b",size=%d" % self.tmp_bytes
-        self._check(self.libc.mount(b"tmpfs", b"/tmp", b"tmpfs", MS_NOSUID | MS_NODEV, options),
-                    "mounting /tmp")
-
-    def slot_ruleset(self):
-        return self._build_ruleset([("/tmp", self.fs_handled), ("/proc", FS_READ_FILE | FS_READ_DIR)])
-
-    def empty_slot_tmp(self):
-        """In a slot's init, after a task: whatever the task left in /tmp is deleted (the tmpfs
-        itself stays: the slot's Landlock rules point at it)."""
-        usage = os.statvfs("/tmp")
-        if usage.f_files - usage.f_ffree <= 1 and usage.f_blocks == usage.f_bfree:
-            return  # untouched (only its root directory)
-        import shutil
-
-        with os.scandir("/tmp") as entries:
-            for entry in entries:
-                if entry.is_dir(follow_symlinks=False):
-                    shutil.rmtree(entry.path, ignore_errors=True)
-                else:
-                    try:
-                        os.unlink(entry.path)
-                    except OSError:
-                        pass
-
-    def _enter_mount_namespace(self):
-        """Joins the slot's mount (and network) namespace set up by its init."""
-        flags = CLONE_NEWNS | (CLONE_NEWNET if self.isolate_network else 0)
-        self._check(self.libc.setns(self.next_slot.pidfd, flags), "setns(slot namespaces)")
-        os.chdir("/tmp")
 
     def _make_task_dir(self, uid, gid):
         path = os.path.join(self.task_dirs, str(os.getpid()))
@@ -585,14 +459,18 @@ class Sandbox:
 
     def _set_limits(self):
         resource.setrlimit(resource.RLIMIT_CORE, (0, 0))
-        for key, which, headroom in (
-            ("memory_bytes", resource.RLIMIT_AS, 0),
+        processes = int(self.limits.get("max_processes") or 0)
+        if processes > 0 and self.in_slot:
+            # Counted per user namespace: the slot's own replica is one of them.
+            processes += 1
+        for value, which, headroom in (
+            (int(self.limits.get("memory_bytes") or 0), resource.RLIMIT_AS, 0),
             # The soft CPU limit sends SIGXCPU (reported by Rust); the hard one a second later
             # kills.
-            ("cpu_seconds", resource.RLIMIT_CPU, 1),
-            ("max_file_bytes", resource.RLIMIT_FSIZE, 0),
+            (int(self.limits.get("cpu_seconds") or 0), resource.RLIMIT_CPU, 1),
+            (int(self.limits.get("max_file_bytes") or 0), resource.RLIMIT_FSIZE, 0),
+            (processes, resource.RLIMIT_NPROC, 0),
         ):
-            value = int(self.limits.get(key) or 0)
             if value > 0:
                 resource.setrlimit(which, (value, value + headroom))
 
@@ -607,8 +485,9 @@ class Sandbox:
         self.libc.prctl(PR_SET_DUMPABLE, 1, 0, 0, 0)
 
     def _enter_user_namespace(self, uid, gid):
-        """A user namespace per task: RLIMIT_NPROC counts this task's processes only, and the
-        capabilities it could hold are only over its own namespace (and dropped next)."""
+        """A user namespace per slot: RLIMIT_NPROC counts this slot's processes only (one task
+        at a time), and the capabilities it could hold are only over its own namespace (and
+        dropped next)."""
         view_uid, view_gid = self.view_ids(uid, gid)
         self._check(self.libc.unshare(CLONE_NEWUSER), "unshare(CLONE_NEWUSER)")
         for name, text in (("setgroups", b"deny"), ("uid_map", b"%d %d 1" % (view_uid, uid)),
@@ -618,11 +497,6 @@ class Sandbox:
                 os.write(fd, text)
             finally:
                 os.close(fd)
-
-    def _limit_processes(self):
-        value = int(self.limits.get("max_processes") or 0)
-        if value > 0:
-            resource.setrlimit(resource.RLIMIT_NPROC, (value, value))
 
     def _drop_capabilities(self):
         for cap in range(self.last_cap + 1):
@@ -645,38 +519,41 @@ class Sandbox:
             handled |= FS_IOCTL_DEV
         return handled
 
-    def _restrict_files(self):
-        slot = self.next_slot
-        if slot is not None and slot.ruleset_fd >= 0:
-            ruleset = slot.ruleset_fd
-        elif self.want["namespaces"]:
-            ruleset = self.slot_ruleset()
-        else:
-            # Without namespaces the writable directory is this task's own.
-            ruleset = self._build_ruleset(
-                [(os.getcwd(), self.fs_handled), ("/proc/self", FS_READ_FILE | FS_READ_DIR)])
+    def _restrict_files(self, extra):
+        ruleset = self._build_ruleset(extra)
         try:
             self._check(self.libc.syscall(SYS_LANDLOCK_RESTRICT_SELF, ruleset, 0),
                         "landlock_restrict_self")
         finally:
-            if slot is None or ruleset != slot.ruleset_fd:
-                os.close(ruleset)
+            os.close(ruleset)
 
-    def _build_ruleset(self, extra):
-        """A Landlock ruleset: read-only access to self.read_fds, plus `extra` (path, access)."""
+    def _enter_task_scope(self):
+        fd, self.task_scope_fd = self.task_scope_fd, -1
+        try:
+            self._check(self.libc.syscall(SYS_LANDLOCK_RESTRICT_SELF, fd, 0),
+                        "landlock_restrict_self")
+        finally:
+            os.close(fd)
+
+    def _create_ruleset(self, handled_fs, scoped):
         abi = self.landlock_abi
-        handled = self.fs_handled
-        attr = RulesetAttr(handled, 0, 0)
+        attr = RulesetAttr(handled_fs, 0, 0)
         size = 8
         if abi >= 4 and self.isolate_network:
             attr.handled_access_net = NET_BIND_TCP | NET_CONNECT_TCP
             size = 16
         if abi >= 6:
-            attr.scoped = SCOPE_ABSTRACT_UNIX_SOCKET | SCOPE_SIGNAL
+            attr.scoped = scoped
             size = 24
         ruleset = self.libc.syscall(SYS_LANDLOCK_CREATE_RULESET, ctypes.byref(attr),
                                     ctypes.c_size_t(size), 0)
         self._check(0 if ruleset >= 0 else -1, "landlock_create_ruleset")
+        return ruleset
+
+    def _build_ruleset(self, extra):
+        """A Landlock ruleset: read-only access to self.read_fds, plus `extra` (path, access)."""
+        handled = self.fs_handled
+        ruleset = self._create_ruleset(handled, SCOPE_ABSTRACT_UNIX_SOCKET | SCOPE_SIGNAL)
         try:
             for fd, access in self.read_fds_access:
                 self._add_rule(ruleset, fd, access & handled)

@@ -1,20 +1,28 @@
 //! Running one task in a fresh child of the forkserver, under a deadline.
 //!
-//! Per task three pipes connect the worker to its child: the task goes in on one, the result
-//! comes back on another as one length-prefixed frame (4-byte big-endian length + UTF-8 JSON),
-//! and the forkserver reports on the third (`R` when it takes the request, `P` + pid once forked,
-//! `X` + exit code once reaped, or `E` + errno when the fork failed; each record 5 bytes). One `poll(2)` loop feeds the task,
+//! Per task three channels connect the worker to its child: the task goes in on one pipe, the
+//! result comes back on another as one length-prefixed frame (4-byte big-endian length + UTF-8
+//! JSON), and the forkserver reports on a UNIX socket (`R` when it takes the request, `P` from
+//! the child once forked, `X` + exit code once reaped, or `E` + errno when the fork failed; each
+//! record 5 bytes). The child sends `P` with its credentials, which the kernel translates into
+//! our PID namespace: the child lives in namespaces where its own pid means nothing to us. One
+//! `poll(2)` loop feeds the task,
 //! drains the result (so a large result never blocks the child), watches the status pipe and the
 //! task's cancel signal, and enforces the deadline itself: SIGTERM to the child's process group,
 //! one second's grace, then SIGKILL. The child's good will is never relied on.
 
-use std::os::fd::{AsFd, OwnedFd};
+use std::io::IoSliceMut;
+use std::os::fd::{AsFd, AsRawFd, OwnedFd};
 use std::time::{Duration, Instant};
 
 use nix::errno::Errno;
 use nix::fcntl::{fcntl, FcntlArg, OFlag};
 use nix::poll::{poll, PollFd, PollFlags, PollTimeout};
 use nix::sys::signal::{kill, Signal};
+use nix::sys::socket::{
+    recvmsg, setsockopt, socketpair, sockopt, AddressFamily, ControlMessageOwned, MsgFlags,
+    SockFlag, SockType, UnixCredentials,
+};
 use nix::unistd::{pipe2, read, write, Pid};
 
 use crate::forkserver::Connection;
@@ -115,7 +123,14 @@ pub fn run(
 ) -> std::io::Result<ChildOutcome> {
     let (task_r, task_w) = pipe2(OFlag::O_CLOEXEC)?;
     let (result_r, result_w) = pipe2(OFlag::O_CLOEXEC)?;
-    let (status_r, status_w) = pipe2(OFlag::O_CLOEXEC)?;
+    let (status_r, status_w) = socketpair(
+        AddressFamily::Unix,
+        SockType::Stream,
+        None,
+        SockFlag::SOCK_CLOEXEC,
+    )?;
+    setsockopt(&status_r, sockopt::PassCred, &true)?;
+    nix::sys::socket::shutdown(status_r.as_raw_fd(), nix::sys::socket::Shutdown::Write)?;
     for fd in [&task_w, &result_r, &status_r] {
         fcntl(fd, FcntlArg::F_SETFL(OFlag::O_NONBLOCK))?;
     }
@@ -325,15 +340,27 @@ impl Run<'_> {
         let Some(fd) = &self.status_r else {
             return Ok(());
         };
-        match read(fd, &mut scratch[..64]) {
-            Ok(0) => {
+        let mut cmsg = nix::cmsg_space!(UnixCredentials);
+        let mut iov = [IoSliceMut::new(&mut scratch[..64])];
+        let received = recvmsg::<()>(fd.as_raw_fd(), &mut iov, Some(&mut cmsg), MsgFlags::empty())
+            .map(|msg| {
+                let sender = msg.cmsgs().ok().and_then(|mut cmsgs| {
+                    cmsgs.find_map(|c| match c {
+                        ControlMessageOwned::ScmCredentials(creds) => Some(creds.pid()),
+                        _ => None,
+                    })
+                });
+                (msg.bytes, sender)
+            });
+        match received {
+            Ok((0, _)) => {
                 self.status_r = None;
                 if self.exit_code.is_none() && self.fork_errno.is_none() {
                     // The forkserver died with our child unreaped: make sure the child dies too.
                     self.signal(Signal::SIGKILL);
                 }
             }
-            Ok(n) => {
+            Ok((n, sender)) => {
                 self.status_buf.extend_from_slice(&scratch[..n]);
                 while self.status_buf.len() >= STATUS_RECORD_LEN {
                     let record: Vec<u8> = self.status_buf.drain(..STATUS_RECORD_LEN).collect();
@@ -341,7 +368,9 @@ impl Run<'_> {
                     match record[0] {
                         b'R' => self.received = true,
                         b'P' => {
-                            self.pid = Some(value);
+                            // The sender's pid as the kernel gives it to us; the record's own
+                            // value is the pid in the child's namespace.
+                            self.pid = Some(sender.unwrap_or(value));
                             // A stop requested before the pid was known is carried out now.
                             self.enforce_stop(Instant::now());
                         }

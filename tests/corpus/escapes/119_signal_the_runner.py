@@ -13,6 +13,8 @@ forkserver = parent('self')
 runner = parent(forkserver)
 reachable = []
 for pid in (forkserver, runner):
+    if pid <= 0:
+        continue  # outside the task's PID namespace: no pid to signal (0 would be its own group)
     try:
         os.kill(pid, 0)
         reachable.append(pid)
