@@ -334,3 +334,41 @@ fn a_result_over_max_payload_is_refused_with_a_clear_error() {
         &json!(1)
     );
 }
+
+/// Whether the interpreter under test has pandas and numpy (Debian's python3-pandas in CI).
+fn has_pandas() -> bool {
+    std::process::Command::new(python())
+        .args(["-c", "import pandas, numpy"])
+        .output()
+        .is_ok_and(|out| out.status.success())
+}
+
+#[test]
+fn pandas_and_numpy_run_in_the_sandbox_when_installed() {
+    if !has_pandas() {
+        eprintln!("SKIPPED: {} has no pandas and numpy", python());
+        return;
+    }
+    let (_b, _r, mut side) = registered_runner(&[
+        ("N8N_RUNNERS_STDLIB_ALLOW", "*"),
+        ("N8N_RUNNERS_EXTERNAL_ALLOW", "*"),
+    ]);
+    let code = "import pandas as pd\nimport numpy as np\n\
+                df = pd.DataFrame([i['json'] for i in _items])\n\
+                totals = df.groupby('customer')['amount'].sum()\n\
+                return [{'json': {'customer': c, 'total': float(t), \
+                'mean': float(np.mean(df['amount']))}} for c, t in totals.items()]";
+    let items = json!([
+        {"json": {"customer": "ada", "amount": 2.0}},
+        {"json": {"customer": "bob", "amount": 4.0}},
+        {"json": {"customer": "ada", "amount": 6.0}},
+    ]);
+    let outcome = side.run_task("pandas", all_items(code, items));
+    assert_eq!(
+        outcome.result(),
+        &json!([
+            {"json": {"customer": "ada", "total": 8.0, "mean": 4.0}},
+            {"json": {"customer": "bob", "total": 4.0, "mean": 4.0}},
+        ])
+    );
+}
