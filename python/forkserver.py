@@ -471,6 +471,8 @@ def shutdown(state):
     their tasks die with this process: it is PID 1 of their namespaces' parent.)"""
     for slot in state.idle_slots + list(state.busy_slots.values()):
         slot.sock.close()
+    if not state.sandbox.want["namespaces"]:
+        state.sandbox.kill_orphans(())
     for pid in state.children:
         kill_group(pid)
     for pid in list(state.children):

@@ -394,34 +394,49 @@ class Sandbox:
 
     def after_reap(self, pid, children):
         """Without namespaces, in the forkserver: kills whatever the task left running (its
-        process group, and orphans re-parented to us), and removes its temporary directory."""
+        process group, and every orphan re-parented to us with all its descendants), and removes
+        its temporary directory."""
         if self.in_slot or self.want["namespaces"]:
             return
-        for _ in range(8):
-            try:
-                os.killpg(pid, signal.SIGKILL)
-            except OSError:
-                pass
-            orphans = self._orphans(children)
-            if not orphans:
-                break
-            for orphan in orphans:
-                try:
-                    os.kill(orphan, signal.SIGKILL)
-                except OSError:
-                    pass
+        try:
+            os.killpg(pid, signal.SIGKILL)
+        except OSError:
+            pass
+        self.kill_orphans(children)
         if self.task_dirs is not None:
             import shutil
 
             shutil.rmtree(os.path.join(self.task_dirs, str(pid)), ignore_errors=True)
 
-    def _orphans(self, children):
-        """Our children that we did not fork: re-parented to us because we are a subreaper."""
-        found = []
+    def kill_orphans(self, children):
+        """Kills every process below us that is not a task in `children`, until none is left:
+        a killed process's own children come to us (a subreaper) only once it has exited, so
+        this goes on, briefly, until a pass finds nothing. Bounded to two seconds."""
+        import time
+
+        deadline = time.monotonic() + 2.0
+        while True:
+            doomed = self._orphans_and_descendants(children)
+            if not doomed:
+                return
+            for victim in doomed:
+                try:
+                    os.kill(victim, signal.SIGKILL)
+                except OSError:
+                    pass
+            if time.monotonic() > deadline:
+                self.log(f"sandbox: {len(doomed)} leftover task process(es) still dying")
+                return
+            time.sleep(0.001)
+
+    def _orphans_and_descendants(self, children):
+        """Processes under us that we did not fork as tasks (orphans re-parented to us, zombies
+        excluded), with all their descendants."""
+        parents = {}
         try:
             names = os.listdir("/proc")
         except OSError:
-            return found
+            return []
         for name in names:
             if not name.isdigit():
                 continue
@@ -430,9 +445,18 @@ class Sandbox:
                     fields = stat.read().rsplit(b")", 1)[1].split()
             except OSError:
                 continue
-            if int(fields[1]) == self.server_pid and int(name) not in children:
-                found.append(int(name))
-        return found
+            if fields[0] != b"Z":
+                parents[int(name)] = int(fields[1])
+        doomed = [p for p, parent in parents.items()
+                  if parent == self.server_pid and p not in children]
+        below = list(doomed)
+        while below:
+            parent = below.pop()
+            for p, pp in parents.items():
+                if pp == parent:
+                    doomed.append(p)
+                    below.append(p)
+        return doomed
 
     def _close_read_fds(self):
         for fd in self.read_fds:

@@ -532,6 +532,7 @@ mod tests {
             ("N8N_RUNNERS_HEALTH_CHECK_SERVER_PORT", "70000", "Invalid health check configuration: Port must be between 0 and 65535, got 70000"),
             ("N8N_RUNNERS_MAX_PAYLOAD", "4294967296", "Max payload size of 4294967296 bytes exceeds pipe message limit of 4294967295 bytes. Reduce N8N_RUNNERS_MAX_PAYLOAD."),
             ("N8N_RUNNERS_MAX_CONCURRENCY", "0", "Max concurrency must be at least 1, got 0"),
+            ("N8N_RUNNERS_SANDBOX", "on", "Sandbox mode must be 'best-effort' or 'strict', got 'on'"),
         ];
         for (var, value, text) in cases {
             let err = load(&[("N8N_RUNNERS_GRANT_TOKEN", "t"), (var, value)]).unwrap_err();

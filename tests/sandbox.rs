@@ -4,18 +4,22 @@
 //! the runner goes on serving ordinary tasks afterwards. Real binary in broker mode (and once in
 //! `exec` mode), real python3, real namespaces, Landlock and seccomp.
 //!
-//! The whole suite runs twice: with the runner started as root (task processes then run as
-//! `nobody`) and as an unprivileged user (uid 1000 through `setpriv`, as in a Docker image).
+//! The whole suite runs three times: with the runner started as root (task processes then run as
+//! `nobody`), as an unprivileged user (uid 1000 through `setpriv`), and as that user under a
+//! seccomp filter that refuses namespaces the way Docker's default profile does, so the runner
+//! falls back to confining each task without namespaces (as in the Docker image).
 
 mod common;
 
 use std::collections::HashMap;
-use std::io::{ErrorKind, Read};
+use std::io::{BufRead, ErrorKind, Read};
 use std::net::TcpListener;
-use std::os::unix::fs::PermissionsExt;
+use std::os::unix::fs::{OpenOptionsExt, PermissionsExt};
+use std::os::unix::process::CommandExt;
 use std::path::{Path, PathBuf};
-use std::process::Command;
+use std::process::{Child, Command, Stdio};
 use std::sync::atomic::{AtomicUsize, Ordering};
+use std::sync::{Arc, Mutex, RwLock};
 use std::time::{Duration, Instant};
 
 use common::*;
@@ -32,6 +36,10 @@ enum Mode {
     Root,
     /// The runner is an ordinary user; task processes keep its uid.
     Unprivileged,
+    /// As `Unprivileged`, under a seccomp filter that refuses namespaces as Docker's default
+    /// profile does ([`docker_like_filters`]): the forkserver is a plain child and every task
+    /// confines itself without namespaces.
+    DockerLike,
 }
 
 fn test_process_is_root() -> bool {
@@ -43,7 +51,9 @@ impl Mode {
     fn skip_reason(self) -> Option<&'static str> {
         match self {
             Mode::Root if !test_process_is_root() => Some("the test process is not root"),
-            Mode::Unprivileged if test_process_is_root() && !Path::new(SETPRIV).exists() => {
+            Mode::Unprivileged | Mode::DockerLike
+                if test_process_is_root() && !Path::new(SETPRIV).exists() =>
+            {
                 Some("setpriv is not installed")
             }
             _ => None,
@@ -51,9 +61,9 @@ impl Mode {
     }
 
     /// `argv` as started in this mode.
-    fn command(self, argv: &[&str]) -> Vec<String> {
+    fn argv(self, argv: &[&str]) -> Vec<String> {
         let mut command = Vec::new();
-        if self == Mode::Unprivileged && test_process_is_root() {
+        if self != Mode::Root && test_process_is_root() {
             command.extend([
                 SETPRIV.to_owned(),
                 format!("--reuid={UNPRIVILEGED_UID}"),
@@ -74,15 +84,112 @@ impl Mode {
                 .expect("a nobody user")
                 .uid
                 .as_raw(),
-            Mode::Unprivileged if test_process_is_root() => UNPRIVILEGED_UID,
-            Mode::Unprivileged => nix::unistd::geteuid().as_raw(),
+            Mode::Unprivileged | Mode::DockerLike if test_process_is_root() => UNPRIVILEGED_UID,
+            Mode::Unprivileged | Mode::DockerLike => nix::unistd::geteuid().as_raw(),
         }
     }
+
+    /// Whether task processes get namespaces of their own.
+    fn namespaced(self) -> bool {
+        self != Mode::DockerLike
+    }
+
+    /// `argv` as started in this mode, with a clean environment but `PATH`, in `cwd`; in
+    /// `DockerLike` mode under [`docker_like_filters`], installed just before the exec.
+    fn command(self, argv: &[&str], cwd: &Path) -> Command {
+        let argv = self.argv(argv);
+        let mut command = Command::new(&argv[0]);
+        command
+            .args(&argv[1..])
+            .env_clear()
+            .env("PATH", std::env::var("PATH").unwrap_or_default())
+            .current_dir(cwd);
+        if self == Mode::DockerLike {
+            // Built here: the closure runs between fork and exec, where it must not allocate.
+            let filters = docker_like_filters();
+            // SAFETY: the closure only makes the prctl and seccomp system calls (through
+            // seccompiler::apply_filter, which allocates nothing on success or failure) on
+            // programs built before the fork.
+            unsafe {
+                command.pre_exec(move || {
+                    for filter in &filters {
+                        seccompiler::apply_filter(filter).map_err(|err| match err {
+                            seccompiler::Error::Prctl(err) | seccompiler::Error::Seccomp(err) => {
+                                err
+                            }
+                            _ => std::io::Error::from_raw_os_error(nix::libc::EINVAL),
+                        })?;
+                    }
+                    Ok(())
+                });
+            }
+        }
+        command
+    }
+}
+
+/// What Docker's default seccomp profile does to namespaces, for a process that holds no
+/// `CAP_SYS_ADMIN`: EPERM for `unshare`, `setns`, `mount`, `umount2` and for `clone` with any
+/// namespace flag, ENOSYS for `clone3` (whose flags seccomp cannot see; glibc then falls back to
+/// `clone`). Two programs, as one seccompiler filter has one action on a match.
+fn docker_like_filters() -> Vec<seccompiler::BpfProgram> {
+    use nix::libc;
+    use seccompiler::{
+        BpfProgram, SeccompAction, SeccompCmpArgLen, SeccompCmpOp, SeccompCondition, SeccompFilter,
+        SeccompRule, TargetArch,
+    };
+    let arch = TargetArch::try_from(std::env::consts::ARCH).expect("a seccompiler architecture");
+    let build = |rules: Vec<(i64, Vec<SeccompRule>)>, errno: i32| -> BpfProgram {
+        SeccompFilter::new(
+            rules.into_iter().collect(),
+            SeccompAction::Allow,
+            SeccompAction::Errno(errno as u32),
+            arch,
+        )
+        .expect("a valid filter")
+        .try_into()
+        .expect("a compilable filter")
+    };
+    let namespace_flags = [
+        libc::CLONE_NEWUSER,
+        libc::CLONE_NEWPID,
+        libc::CLONE_NEWNS,
+        libc::CLONE_NEWNET,
+        libc::CLONE_NEWIPC,
+        libc::CLONE_NEWUTS,
+        libc::CLONE_NEWCGROUP,
+    ];
+    // clone's flags are its first argument on x86_64 and aarch64 alike; rules of one syscall
+    // are alternatives, so any one of the bits is enough.
+    let clone_rules = namespace_flags
+        .into_iter()
+        .map(|flag| {
+            let flag = flag as u64;
+            let condition = SeccompCondition::new(
+                0,
+                SeccompCmpArgLen::Qword,
+                SeccompCmpOp::MaskedEq(flag),
+                flag,
+            )
+            .expect("a valid condition");
+            SeccompRule::new(vec![condition]).expect("a valid rule")
+        })
+        .collect();
+    // An empty rule list matches every call.
+    let eperm = vec![
+        (libc::SYS_unshare, Vec::new()),
+        (libc::SYS_setns, Vec::new()),
+        (libc::SYS_mount, Vec::new()),
+        (libc::SYS_umount2, Vec::new()),
+        (libc::SYS_clone, clone_rules),
+    ];
+    let enosys = vec![(libc::SYS_clone3, Vec::new())];
+    vec![build(eperm, libc::EPERM), build(enosys, libc::ENOSYS)]
 }
 
 const SETPRIV: &str = "/usr/bin/setpriv";
 
-/// The interpreter: Debian's world-readable `/usr/bin/python3` in both modes when present.
+/// The interpreter: Debian's world-readable `/usr/bin/python3` in every mode when present.
 fn python() -> String {
     if Path::new("/usr/bin/python3").exists() {
         "/usr/bin/python3".to_owned()
@@ -91,8 +198,8 @@ fn python() -> String {
     }
 }
 
-/// A fresh world-writable directory outside /tmp (every task has a /tmp of its own), so only the
-/// sandbox, not file permissions, stands between a task and it. Removed when dropped.
+/// A fresh world-writable directory outside /tmp (where every task's temporary directory is), so
+/// only the sandbox, not file permissions, stands between a task and it. Removed when dropped.
 struct ScratchDir(PathBuf);
 
 impl ScratchDir {
@@ -129,10 +236,77 @@ fn breach_env() -> Vec<(&'static str, String)> {
     ]
 }
 
+/// The runner binary, started in some mode with its output collected line by line; killed when
+/// dropped. (The harness's `Runner` cannot install a seccomp filter before the exec.)
+struct RunnerProcess {
+    child: Child,
+    log: Arc<Mutex<Vec<String>>>,
+}
+
+impl RunnerProcess {
+    fn start(mode: Mode, cwd: &Path, vars: &[(&str, String)]) -> RunnerProcess {
+        let mut command = mode.command(&[BINARY], cwd);
+        command
+            .envs(vars.iter().map(|(k, v)| (k, v)))
+            .stdin(Stdio::null())
+            .stdout(Stdio::piped())
+            .stderr(Stdio::piped());
+        let mut child = command.spawn().expect("start the runner binary");
+        let log = Arc::new(Mutex::new(Vec::new()));
+        for stream in [
+            Box::new(child.stdout.take().unwrap()) as Box<dyn Read + Send>,
+            Box::new(child.stderr.take().unwrap()),
+        ] {
+            let log = log.clone();
+            std::thread::spawn(move || {
+                for line in std::io::BufReader::new(stream)
+                    .lines()
+                    .map_while(Result::ok)
+                {
+                    log.lock().unwrap().push(line);
+                }
+            });
+        }
+        RunnerProcess { child, log }
+    }
+
+    fn pid(&self) -> u32 {
+        self.child.id()
+    }
+
+    /// Every log line so far.
+    fn log(&self) -> Vec<String> {
+        self.log.lock().unwrap().clone()
+    }
+
+    /// Waits until a log line contains `needle`; returns it.
+    fn wait_for_log(&self, needle: &str) -> String {
+        let deadline = Instant::now() + WAIT;
+        loop {
+            if let Some(line) = self.log().into_iter().find(|l| l.contains(needle)) {
+                return line;
+            }
+            assert!(
+                Instant::now() < deadline,
+                "no log line containing {needle:?}; log so far:\n{}",
+                self.log().join("\n")
+            );
+            std::thread::sleep(Duration::from_millis(10));
+        }
+    }
+}
+
+impl Drop for RunnerProcess {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
 /// A registered runner in broker mode, started in `mode` with its working directory in a
 /// world-writable scratch directory.
 struct Sandboxed {
-    runner: Runner,
+    runner: RunnerProcess,
     side: BrokerSide,
     cwd: ScratchDir,
     _broker: TestBroker,
@@ -146,17 +320,7 @@ impl Sandboxed {
         vars.push(("N8N_RUNNERS_GRANT_TOKEN", TOKEN.to_owned()));
         vars.push(("N8N_RUNNERS_TASK_BROKER_URI", broker.uri()));
         vars.extend(extra.iter().map(|(k, v)| (*k, v.to_string())));
-        // `sh` changes directory and then execs, so the runner keeps its pid.
-        let mut argv = vec![
-            "sh".to_owned(),
-            "-c".to_owned(),
-            r#"cd "$1" && shift && exec "$@""#.to_owned(),
-            "sh".to_owned(),
-            cwd.path().to_owned(),
-        ];
-        argv.extend(mode.command(&[BINARY]));
-        let argv: Vec<&str> = argv.iter().map(String::as_str).collect();
-        let runner = Runner::start_command(&argv, &vars);
+        let runner = RunnerProcess::start(mode, &cwd.0, &vars);
         let mut side = broker.accept();
         side.handshake();
         runner.wait_for_log("Sandbox: ");
@@ -250,12 +414,35 @@ fn the_start_up_line_reports_every_layer_on(mode: Mode) {
     let sb = Sandboxed::start(mode, &[]);
     let line = sb.runner.wait_for_log("Sandbox: ");
     assert!(line.starts_with("Sandbox: landlock v"), "{line}");
-    let expected_tail = format!(
-        " on, seccomp on, namespaces user+pid+mount on, network isolation off, capabilities \
-         none, task uid {}",
-        mode.task_uid()
-    );
+    let expected_tail = if mode.namespaced() {
+        format!(
+            " on, seccomp on, namespaces user+pid+mount on, network isolation off, \
+             capabilities none, task uid {}",
+            mode.task_uid()
+        )
+    } else {
+        // Every layer but the namespaces, and the missing one said loudly.
+        format!(
+            " on, seccomp on, namespaces OFF, network isolation off, capabilities none, task \
+             uid {} (namespaces unavailable: task processes are less confined; \
+             N8N_RUNNERS_SANDBOX=strict refuses to start like this)",
+            mode.task_uid()
+        )
+    };
     assert!(line.ends_with(&expected_tail), "{line}");
+    let refused: Vec<String> = sb
+        .runner
+        .log()
+        .into_iter()
+        .filter(|l| l.starts_with("Could not start the Python forkserver in namespaces"))
+        .collect();
+    if mode.namespaced() {
+        assert_eq!(refused, Vec::<String>::new());
+    } else {
+        let expected = "Could not start the Python forkserver in namespaces of its own (clone: \
+                        EPERM: Operation not permitted); task processes get no namespaces";
+        assert_eq!(refused, [expected]);
+    }
 }
 
 fn the_runner_and_the_forkserver_cannot_be_signalled(mode: Mode) {
@@ -269,10 +456,19 @@ return [{'json': {
 }}]
 "#;
     let result = sb.probe("signal", code, input);
-    assert_eq!(
-        result,
-        json!({"runner": ["ProcessLookupError", 3], "forkserver": ["ProcessLookupError", 3]})
-    );
+    if mode.namespaced() {
+        assert_eq!(
+            result,
+            json!({"runner": ["ProcessLookupError", 3], "forkserver": ["ProcessLookupError", 3]})
+        );
+    } else {
+        // Without a PID namespace both pids exist for the task, and are of its own uid: EPERM
+        // from Landlock's signal scope, which holds signals inside the task's own domain.
+        assert_eq!(
+            result,
+            json!({"runner": permission_error(1), "forkserver": permission_error(1)})
+        );
+    }
     sb.assert_still_works();
 }
 
@@ -286,7 +482,10 @@ if child == 0:
     time.sleep(30)
     os._exit(0)
 try:
-    listed = sorted((name for name in os.listdir('/proc') if name.isdigit()), key=int)
+    try:
+        listed = sorted((name for name in os.listdir('/proc') if name.isdigit()), key=int)
+    except OSError as error:
+        listed = [type(error).__name__, error.errno]
     runner_there = os.path.exists(f"/proc/{_items[0]['json']['runner_pid']}")
 finally:
     os.kill(child, 9)
@@ -297,6 +496,17 @@ return [{'json': {'pid': os.getpid(), 'child': child, 'listed': listed,
     let result = sb.probe("proc", code, input);
     let own = result["pid"].as_u64().expect("the task's pid");
     let child = result["child"].as_u64().expect("a child pid");
+    if !mode.namespaced() {
+        // Without a PID namespace pids are not hidden (a known limit of the fallback), but
+        // Landlock lets the task read only /proc/self: /proc itself cannot be listed.
+        assert_eq!(
+            result,
+            json!({"pid": own, "child": child, "listed": permission_error(13),
+                   "runner_there": true})
+        );
+        sb.assert_still_works();
+        return;
+    }
     // PID 1 is the init of the task's PID namespace (the task itself, or a slot init).
     let mut expected: Vec<u64> = vec![1, own, child];
     expected.sort();
@@ -323,10 +533,19 @@ return [{'json': {
 }}]
 "#;
     let result = sb.probe("environ", code, input);
-    assert_eq!(
-        result,
-        json!({"environ": ["FileNotFoundError", 2], "mem": ["FileNotFoundError", 2]})
-    );
+    if mode.namespaced() {
+        assert_eq!(
+            result,
+            json!({"environ": ["FileNotFoundError", 2], "mem": ["FileNotFoundError", 2]})
+        );
+    } else {
+        // The runner's pid is visible without a PID namespace; Landlock (only /proc/self is
+        // readable) and the runner being non-dumpable refuse its files.
+        assert_eq!(
+            result,
+            json!({"environ": permission_error(13), "mem": permission_error(13)})
+        );
+    }
     sb.assert_still_works();
 }
 
@@ -367,14 +586,24 @@ return [{'json': {
     '/dev/shm': attempt(lambda: create('/dev/shm/n8n-sandbox-probe')),
     'runner cwd': attempt(lambda: create(f'{cwd}/n8n-sandbox-probe')),
     '/tmp': attempt(lambda: create('/tmp/n8n-sandbox-probe')),
+    'own cwd': attempt(lambda: create('n8n-sandbox-probe')),
+    'parent of own cwd': attempt(lambda: create('../n8n-sandbox-probe')),
 }}]
 "#;
     let result = sb.probe("write", code, input);
+    // The task's own working directory is its temporary directory: /tmp with namespaces, a
+    // directory of its own under the forkserver's without (then /tmp itself, and the parent
+    // that holds the other tasks' directories, are out of reach).
+    let tmp = if mode.namespaced() {
+        json!("ok")
+    } else {
+        permission_error(13)
+    };
     assert_eq!(
         result,
         json!({"/etc": permission_error(13), "/var/tmp": permission_error(13),
                "/dev/shm": permission_error(13), "runner cwd": permission_error(13),
-               "/tmp": "ok"})
+               "/tmp": tmp, "own cwd": "ok", "parent of own cwd": permission_error(13)})
     );
     assert_eq!(std::fs::read_dir(&sb.cwd.0).unwrap().count(), 0);
     sb.assert_still_works();
@@ -383,35 +612,80 @@ return [{'json': {
 fn tmp_is_the_working_directory_and_empty_in_every_task(mode: Mode) {
     let mut sb = Sandboxed::start(mode, &[]);
     let code = r#"
-before = sorted(os.listdir('/tmp'))
+before = sorted(os.listdir('.'))
 with open('left-behind', 'w') as f:
     f.write('by an earlier task')
-return [{'json': {'cwd': os.getcwd(), 'before': before, 'after': sorted(os.listdir('/tmp'))}}]
+return [{'json': {'cwd': os.getcwd(), 'pid': os.getpid(), 'before': before,
+                  'after': sorted(os.listdir('.')), 'tmp': attempt(lambda: os.listdir('/tmp'))}}]
 "#;
     let first = sb.probe("first", code, json!({}));
-    assert_eq!(
-        first,
-        json!({"cwd": "/tmp", "before": [], "after": ["left-behind"]})
-    );
     let second = sb.probe("second", code, json!({}));
-    assert_eq!(
-        second,
-        json!({"cwd": "/tmp", "before": [], "after": ["left-behind"]})
-    );
+    if mode.namespaced() {
+        for result in [first, second] {
+            assert_eq!(
+                result,
+                json!({"cwd": "/tmp", "pid": result["pid"], "before": [],
+                       "after": ["left-behind"], "tmp": "ok"})
+            );
+        }
+        sb.assert_still_works();
+        return;
+    }
+    // Without namespaces, a fresh directory per task (named after its pid) under one the
+    // forkserver made in /tmp (mode 0711: no task can list it), removed once the task is reaped;
+    // /tmp itself is out of reach.
+    let first_cwd = first["cwd"].as_str().unwrap().to_owned();
+    let task_dirs = Path::new(&first_cwd).parent().unwrap().to_owned();
+    let task_dirs_name = task_dirs.file_name().unwrap().to_str().unwrap();
+    assert_eq!(task_dirs.parent(), Some(Path::new("/tmp")), "{first}");
+    assert!(task_dirs_name.starts_with("n8n-runner-tasks-"), "{first}");
+    for result in [&first, &second] {
+        let cwd = task_dirs.join(result["pid"].to_string());
+        assert_eq!(
+            result,
+            &json!({"cwd": cwd.to_str().unwrap(), "pid": result["pid"], "before": [],
+                    "after": ["left-behind"], "tmp": permission_error(13)})
+        );
+        let deadline = Instant::now() + Duration::from_secs(3);
+        while cwd.exists() {
+            assert!(Instant::now() < deadline, "{cwd:?} outlived its task");
+            std::thread::sleep(Duration::from_millis(20));
+        }
+    }
+    assert_ne!(first["pid"], second["pid"]);
+    let meta = std::fs::metadata(&task_dirs).unwrap();
+    assert_eq!(meta.permissions().mode() & 0o7777, 0o711);
     sb.assert_still_works();
 }
 
 fn tmp_holds_no_more_than_the_max_file_size(mode: Mode) {
     let mut sb = Sandboxed::start(mode, &[("N8N_RUNNERS_TASK_MAX_FILE_SIZE", "1")]);
+    // In the task's temporary directory, its working directory.
     let code = r#"
-def write(name):
-    with open(f'/tmp/{name}', 'wb') as f:
-        f.write(b'x' * (700 * 1024))
-return [{'json': {'first': attempt(lambda: write('a')), 'second': attempt(lambda: write('b'))}}]
+def write(name, kib):
+    with open(name, 'wb') as f:
+        f.write(b'x' * (kib * 1024))
+result = {'first': attempt(lambda: write('a', 700)), 'second': attempt(lambda: write('b', 700))}
+for name in os.listdir('.'):
+    os.unlink(name)
+result['oversized'] = attempt(lambda: write('c', 1500))
+return [{'json': result}]
 "#;
     let result = sb.probe("fill", code, json!({}));
-    // ENOSPC: the task's /tmp is a tmpfs of N8N_RUNNERS_TASK_MAX_FILE_SIZE MiB.
-    assert_eq!(result, json!({"first": "ok", "second": ["OSError", 28]}));
+    if mode.namespaced() {
+        // ENOSPC: the task's /tmp is a tmpfs of N8N_RUNNERS_TASK_MAX_FILE_SIZE MiB.
+        assert_eq!(
+            result,
+            json!({"first": "ok", "second": ["OSError", 28], "oversized": ["OSError", 27]})
+        );
+    } else {
+        // A known limit of the fallback: no tmpfs, so only each file is limited (EFBIG from
+        // RLIMIT_FSIZE), not their total.
+        assert_eq!(
+            result,
+            json!({"first": "ok", "second": "ok", "oversized": ["OSError", 27]})
+        );
+    }
     sb.assert_still_works();
 }
 
@@ -429,10 +703,25 @@ return [{'json': status}]
 "#;
     let result = sb.probe("status", code, json!({}));
     let none = "0000000000000000";
+    let bounding = if mode.namespaced() {
+        none.to_owned()
+    } else {
+        // A known limit of the fallback: dropping from the bounding set takes CAP_SETPCAP, which
+        // an unprivileged runner does not hold, so the task keeps the one it inherited (the test
+        // process's here, Docker's default set in a container). It holds none of them, and with
+        // no_new_privs no execve can grant them.
+        std::fs::read_to_string("/proc/self/status")
+            .unwrap()
+            .lines()
+            .find_map(|l| l.strip_prefix("CapBnd:"))
+            .expect("a CapBnd line")
+            .trim()
+            .to_owned()
+    };
     assert_eq!(
         result,
-        json!({"CapInh": none, "CapPrm": none, "CapEff": none, "CapBnd": none, "CapAmb": none,
-               "NoNewPrivs": "1", "Seccomp": "2"})
+        json!({"CapInh": none, "CapPrm": none, "CapEff": none, "CapBnd": bounding,
+               "CapAmb": none, "NoNewPrivs": "1", "Seccomp": "2"})
     );
     sb.assert_still_works();
 }
@@ -688,7 +977,10 @@ return [{'json': {'grandchild_running': os.read(ready_r, 1) == b'1'}}]
     sb.assert_still_works();
 }
 
-fn a_fork_hog_does_not_starve_a_concurrent_task(mode: Mode) {
+/// Runs a task that forks until `N8N_RUNNERS_TASK_MAX_PROCESSES` stops it and, while it holds
+/// its children, one that forks eight; returns the runner (still running), what the second one
+/// returned and the order they finished in.
+fn fork_hog_and_victim(mode: Mode) -> (Sandboxed, Value, Vec<String>) {
     let mut sb = Sandboxed::start(
         mode,
         &[
@@ -719,18 +1011,108 @@ return [{'json': {'forks': len(children), 'error': error}}]
     let victim = r#"
 import os
 children = []
-for n in range(8):
-    pid = os.fork()
-    if pid == 0:
-        os._exit(n)
-    children.append(pid)
+error = None
+try:
+    for n in range(8):
+        pid = os.fork()
+        if pid == 0:
+            os._exit(n)
+        children.append(pid)
+except OSError as e:
+    error = e.errno
 codes = [os.waitstatus_to_exitcode(os.waitpid(pid, 0)[1]) for pid in children]
-return [{'json': {'codes': codes}}]
+return [{'json': {'codes': codes, 'error': error}}]
 "#;
     let (hog, victim, order) = sb.hog_and_victim(hog, victim);
     assert_eq!(hog["error"], 11, "the hog ran into EAGAIN: {hog}");
     assert!(hog["forks"].as_u64().unwrap() < 16, "{hog}");
-    assert_eq!(victim, json!({"codes": [0, 1, 2, 3, 4, 5, 6, 7]}));
+    (sb, victim, order)
+}
+
+/// With namespaces the slot kills everything in its PID namespace after each task. Without, the
+/// forkserver (a subreaper) kills the orphans re-parented to it, but only in a few rounds right
+/// after the task is reaped: a chain longer than that outlives the task (and, once the runner
+/// stops, the forkserver). This fails in `DockerLike` mode until that is fixed.
+fn a_chain_of_setsid_descendants_dies_with_its_task(mode: Mode) {
+    let mut sb = Sandboxed::start(mode, &[]);
+    // Each process of the chain is in a session of its own, ignores SIGTERM and lives on after
+    // its parent dies; the task returns once the last one runs.
+    let code = r#"
+import signal, time
+ready_r, ready_w = os.pipe()
+task = os.getpid()
+for level in range(16):
+    if os.fork() != 0:
+        if os.getpid() == task:
+            break
+        while True:
+            time.sleep(1)
+    os.setsid()
+    signal.signal(signal.SIGTERM, signal.SIG_IGN)
+else:
+    os.write(ready_w, b'1')
+    while True:
+        time.sleep(1)
+return [{'json': {'chain_running': os.read(ready_r, 1) == b'1'}}]
+"#;
+    let result = sb.probe("chain", code, json!({}));
+    assert_eq!(result, json!({"chain_running": true}));
+    let forkserver = sb.forkserver_pid();
+    let left_over = || -> Vec<u32> {
+        descendants_of(sb.runner.pid())
+            .into_iter()
+            .filter(|&pid| pid != forkserver && !is_namespace_init(pid))
+            .collect()
+    };
+    let deadline = Instant::now() + Duration::from_secs(3);
+    let mut left = left_over();
+    while !left.is_empty() && Instant::now() < deadline {
+        std::thread::sleep(Duration::from_millis(20));
+        left = left_over();
+    }
+    if !left.is_empty() {
+        // Killed here, so they do not outlive the runner (they would, re-parented to init).
+        let cleanup = Instant::now() + WAIT;
+        loop {
+            let now = left_over();
+            if now.is_empty() || Instant::now() > cleanup {
+                break;
+            }
+            for pid in now {
+                let _ = nix::sys::signal::kill(
+                    nix::unistd::Pid::from_raw(pid as i32),
+                    nix::sys::signal::Signal::SIGKILL,
+                );
+            }
+            std::thread::sleep(Duration::from_millis(20));
+        }
+        panic!(
+            "{} of the task's processes still ran 3 s after it: {left:?}",
+            left.len()
+        );
+    }
+    sb.assert_still_works();
+}
+
+fn a_fork_hog_does_not_starve_a_concurrent_task(mode: Mode) {
+    let (mut sb, victim, order) = fork_hog_and_victim(mode);
+    // Each slot is a user namespace of its own: RLIMIT_NPROC counts the slot's processes only.
+    assert_eq!(
+        victim,
+        json!({"codes": [0, 1, 2, 3, 4, 5, 6, 7], "error": null})
+    );
+    assert_eq!(order, ["victim", "hog"]);
+    sb.assert_still_works();
+}
+
+/// A known limit of the fallback, asserted as it is so that a fix flips it consciously: without
+/// user namespaces RLIMIT_NPROC counts every process of the uid (the runner's threads, the
+/// forkserver, every task), so a task that forks up to the limit leaves a concurrent task unable
+/// to fork at all (EAGAIN at its first fork). Run alone ([`run_alone`]): other runners of the
+/// same uid would change the count.
+fn a_fork_hog_starves_concurrent_tasks_without_user_namespaces(mode: Mode) {
+    let (mut sb, victim, order) = fork_hog_and_victim(mode);
+    assert_eq!(victim, json!({"codes": [], "error": 11}));
     assert_eq!(order, ["victim", "hog"]);
     sb.assert_still_works();
 }
@@ -773,14 +1155,16 @@ fn a_disk_filler_does_not_starve_a_concurrent_task(mode: Mode) {
             ("N8N_RUNNERS_TASK_MAX_FILE_SIZE", "20"),
         ],
     );
+    // Each writes in its temporary directory, its working directory. The hog stops at 32 MiB:
+    // without namespaces nothing else would stop it before the disk is full.
     let hog = r#"
 import os, time
 files = 0
 error = None
 block = b'z' * (1 << 20)
 try:
-    while True:
-        with open(f'/tmp/fill{files}', 'wb') as f:
+    while files < 8:
+        with open(f'fill{files}', 'wb') as f:
             for _ in range(4):
                 f.write(block)
         files += 1
@@ -788,17 +1172,30 @@ except OSError as e:
     error = e.errno
 os.write(2, b'hog holding\n')
 time.sleep(3)
-return [{'json': {'files': files, 'error': error}}]
+return [{'json': {'files': files, 'error': error, 'cwd': os.getcwd()}}]
 "#;
     let victim = r#"
 import os
-with open('/tmp/victim', 'wb') as f:
+with open('victim', 'wb') as f:
     f.write(b'v' * (1 << 20))
-return [{'json': {'tmp': os.listdir('/tmp'), 'size': os.path.getsize('/tmp/victim')}}]
+return [{'json': {'tmp': os.listdir('.'), 'size': os.path.getsize('victim')}}]
 "#;
     let (hog, victim, order) = sb.hog_and_victim(hog, victim);
-    // 20 MiB of /tmp holds five 4 MiB files; the sixth gets ENOSPC.
-    assert_eq!(hog, json!({"files": 5, "error": 28}));
+    if mode.namespaced() {
+        // 20 MiB of /tmp holds five 4 MiB files; the sixth gets ENOSPC.
+        assert_eq!(hog, json!({"files": 5, "error": 28, "cwd": "/tmp"}));
+    } else {
+        // A known limit of the fallback: the task's directory is on the host's file system,
+        // limited per file only, so the hog wrote all it wanted (up to the disk's size); it is
+        // removed once the hog is reaped.
+        let cwd = PathBuf::from(hog["cwd"].as_str().unwrap());
+        assert_eq!(hog, json!({"files": 8, "error": null, "cwd": cwd}));
+        let deadline = Instant::now() + Duration::from_secs(3);
+        while cwd.exists() {
+            assert!(Instant::now() < deadline, "{cwd:?} outlived its task");
+            std::thread::sleep(Duration::from_millis(20));
+        }
+    }
     assert_eq!(victim, json!({"tmp": ["victim"], "size": 1 << 20}));
     assert_eq!(order, ["victim", "hog"]);
     sb.assert_still_works();
@@ -815,7 +1212,15 @@ fn exec_mode_tasks_find_no_token_in_any_environ_or_cmdline(mode: Mode) {
 import os
 token = ('some-secret-' + 'token-xyz').encode()
 scanned, found = [], []
-for name in sorted((n for n in os.listdir('/proc') if n.isdigit()), key=int):
+try:
+    pids = sorted((int(n) for n in os.listdir('/proc') if n.isdigit()))
+    listing = 'ok'
+except OSError as error:
+    # Not listable: every pid up to our own (the forkserver started before us) and the exec
+    # process's, which the test hands over.
+    pids = sorted(set(range(1, os.getpid() + 1)) | {_items[0]['json']['exec_pid']})
+    listing = [type(error).__name__, error.errno]
+for name in pids:
     for part in ('environ', 'cmdline'):
         path = f'/proc/{name}/{part}'
         try:
@@ -827,21 +1232,61 @@ for name in sorted((n for n in os.listdir('/proc') if n.isdigit()), key=int):
         if token in data:
             found.append(path)
 return [{'json': {'scanned': scanned, 'found': found, 'pid': os.getpid(),
-                  'ppid': os.getppid()}}]
+                  'ppid': os.getppid(), 'listing': listing}}]
 "#,
     )
     .unwrap();
     std::fs::set_permissions(&code_file, std::fs::Permissions::from_mode(0o644)).unwrap();
-    let command = mode.command(&[BINARY, "exec", code_file.to_str().unwrap()]);
-    let output = Command::new(&command[0])
-        .args(&command[1..])
-        .env_clear()
-        .env("PATH", std::env::var("PATH").unwrap_or_default())
+    // The items come through a FIFO, so they can carry the exec process's own pid.
+    let items_file = dir.0.join("items.json");
+    nix::unistd::mkfifo(&items_file, nix::sys::stat::Mode::from_bits_truncate(0o644)).unwrap();
+    let exec = mode
+        .command(
+            &[
+                BINARY,
+                "exec",
+                code_file.to_str().unwrap(),
+                "--items",
+                items_file.to_str().unwrap(),
+            ],
+            &dir.0,
+        )
         .envs(breach_env())
         .env("N8N_RUNNERS_AUTH_TOKEN", SECRET)
-        .current_dir(&dir.0)
-        .output()
+        .stdin(Stdio::null())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
         .expect("run the exec command");
+    let exec_pid = exec.id();
+    let deadline = Instant::now() + WAIT;
+    let mut items = loop {
+        // ENXIO until the exec process opens the FIFO for reading.
+        match std::fs::OpenOptions::new()
+            .write(true)
+            .custom_flags(nix::libc::O_NONBLOCK)
+            .open(&items_file)
+        {
+            Ok(file) => break file,
+            Err(err) if err.raw_os_error() == Some(nix::libc::ENXIO) => {
+                assert!(
+                    Instant::now() < deadline,
+                    "the exec process never read its items"
+                );
+                std::thread::sleep(Duration::from_millis(5));
+            }
+            Err(err) => panic!("opening the items FIFO: {err}"),
+        }
+    };
+    std::io::Write::write_all(
+        &mut items,
+        json!([{"json": {"exec_pid": exec_pid}}])
+            .to_string()
+            .as_bytes(),
+    )
+    .unwrap();
+    drop(items);
+    let output = exec.wait_with_output().unwrap();
     let stderr = String::from_utf8_lossy(&output.stderr);
     assert_eq!(output.status.code(), Some(0), "{stderr}");
     let items: Value = serde_json::from_slice(&output.stdout).expect("JSON items on stdout");
@@ -855,9 +1300,25 @@ return [{'json': {'scanned': scanned, 'found': found, 'pid': os.getpid(),
         "the task could not even read its own environment: {result}"
     );
     assert_eq!(result["found"], json!([]), "{result}");
-    // Its parent is its slot's PID 1, the only other process it can see: the exec process and
-    // the forkserver are outside its PID namespace.
-    assert_eq!(result["ppid"], 1, "{result}");
+    if mode.namespaced() {
+        assert_eq!(result["listing"], "ok", "{result}");
+        // Its parent is its slot's PID 1, the only other process it can see: the exec process
+        // and the forkserver are outside its PID namespace.
+        assert_eq!(result["ppid"], 1, "{result}");
+    } else {
+        // Without a PID namespace the task sees the forkserver's pid (a known limit); every
+        // pid up to its own and the exec process's were tried, and Landlock let it read its own
+        // files only.
+        assert_eq!(result["listing"], permission_error(13), "{result}");
+        let own = result["pid"].as_u64().unwrap();
+        assert_ne!(result["ppid"], 1, "{result}");
+        assert_ne!(result["ppid"], exec_pid, "{result}");
+        assert_eq!(
+            result["scanned"],
+            json!([own_environ, format!("/proc/{own}/cmdline")]),
+            "{result}"
+        );
+    }
 }
 
 fn tasks_hold_no_socket_and_no_stray_descriptor(mode: Mode) {
@@ -943,16 +1404,197 @@ return [{'json': {'written': written}}]
     sb.assert_still_works();
 }
 
+fn a_task_cannot_signal_a_concurrent_task_or_reach_its_files(mode: Mode) {
+    let mut sb = Sandboxed::start(mode, &[("N8N_RUNNERS_MAX_CONCURRENCY", "2")]);
+    let victim = r#"
+import os, time
+with open('secret', 'w') as f:
+    f.write('the victim\'s')
+os.write(2, f'victim running in {os.getcwd()}\n'.encode())
+time.sleep(2)
+return [{'json': {'survived': True, 'files': sorted(os.listdir('.'))}}]
+"#;
+    // Its pid as the runner sees it, and the path of its temporary directory.
+    let attacker = r#"
+import signal
+victim = _items[0]['json']
+def read():
+    with open(f"{victim['cwd']}/secret") as f:
+        f.read()
+def plant():
+    with open(f"{victim['cwd']}/planted", 'w') as f:
+        f.write('x')
+return [{'json': {
+    'probe': attempt(lambda: os.kill(victim['pid'], 0)),
+    'kill': attempt(lambda: os.kill(victim['pid'], signal.SIGKILL)),
+    'read': attempt(read),
+    'plant': attempt(plant),
+}}]
+"#;
+    sb.side.accept_task("victim");
+    sb.side.accept_task("attacker");
+    sb.side
+        .send_settings("victim", all_items(victim, json!([])));
+    let line = sb.runner.wait_for_log("python: victim running in ");
+    let victim_cwd = line.rsplit(' ').next().unwrap().to_owned();
+    let victims = task_processes(sb.forkserver_pid());
+    assert_eq!(victims.len(), 1, "one task process: {victims:?}");
+    let input = json!({"pid": victims[0], "cwd": victim_cwd});
+    sb.side.send_settings(
+        "attacker",
+        all_items(&format!("{ATTEMPT}{attacker}"), json!([{ "json": input }])),
+    );
+    let mut outcomes = HashMap::new();
+    while outcomes.len() < 2 {
+        let message = sb.side.recv();
+        if message["type"] != "runner:rpc" {
+            outcomes.insert(message["taskId"].as_str().unwrap().to_owned(), message);
+        }
+    }
+    assert_eq!(
+        outcomes["victim"]["data"]["result"],
+        json!([{"json": {"survived": true, "files": ["secret"]}}]),
+        "{outcomes:#?}"
+    );
+    let attacker = outcomes["attacker"]["data"]["result"][0]["json"].clone();
+    if mode.namespaced() {
+        // The victim's pid does not exist in the attacker's PID namespace, and the victim's
+        // /tmp is its own tmpfs: the same path is the attacker's own /tmp.
+        assert_eq!(victim_cwd, "/tmp");
+        assert_eq!(
+            attacker,
+            json!({"probe": ["ProcessLookupError", 3], "kill": ["ProcessLookupError", 3],
+                   "read": ["FileNotFoundError", 2], "plant": "ok"})
+        );
+    } else {
+        // The same uid, a visible pid and a known path: Landlock's signal scope and its file
+        // rules refuse both.
+        assert_eq!(
+            attacker,
+            json!({"probe": permission_error(1), "kill": permission_error(1),
+                   "read": permission_error(13), "plant": permission_error(13)})
+        );
+    }
+    sb.assert_still_works();
+}
+
+/// The emulation itself: under [`docker_like_filters`] a plain process (uid 1000, as the runner)
+/// gets what Docker's default profile gives it.
+#[test]
+fn the_docker_like_filter_refuses_namespaces_as_dockers_profile_does() {
+    let mode = Mode::DockerLike;
+    if let Some(reason) = mode.skip_reason() {
+        eprintln!("skipped: {reason}");
+        return;
+    }
+    use nix::libc;
+    let code = format!(
+        r#"
+import ctypes, json, os
+libc = ctypes.CDLL(None, use_errno=True)
+def call(nr, *args, clone=False):
+    ctypes.set_errno(0)
+    result = libc.syscall(ctypes.c_long(nr), *[ctypes.c_long(a) for a in args])
+    if clone and result == 0:
+        os._exit(0)  # a clone let through: the child leaves at once
+    if clone and result > 0:
+        os.waitpid(result, 0)
+    return [result, ctypes.get_errno()]
+fork = os.fork()
+if fork == 0:
+    os._exit(3)
+print(json.dumps({{
+    'unshare(CLONE_NEWUSER)': call({unshare}, {newuser}),
+    'setns': call({setns}, -1, 0),
+    'mount': call({mount}, 0, 0, 0, 0, 0),
+    'umount2': call({umount2}, 0, 0),
+    'clone(CLONE_NEWNET)': call({clone}, {newnet} | 17, 0, 0, 0, 0, clone=True),
+    'clone(CLONE_NEWCGROUP)': call({clone}, {newcgroup} | 17, 0, 0, 0, 0, clone=True),
+    'clone3': call({clone3}, 0, 0),
+    'fork': os.waitstatus_to_exitcode(os.waitpid(fork, 0)[1]),
+    'uid': os.getuid(),
+}}))
+"#,
+        unshare = libc::SYS_unshare,
+        setns = libc::SYS_setns,
+        mount = libc::SYS_mount,
+        umount2 = libc::SYS_umount2,
+        clone = libc::SYS_clone,
+        clone3 = libc::SYS_clone3,
+        newuser = libc::CLONE_NEWUSER,
+        newnet = libc::CLONE_NEWNET,
+        newcgroup = libc::CLONE_NEWCGROUP,
+    );
+    let dir = ScratchDir::new();
+    let output = mode
+        .command(&[&python(), "-c", &code], &dir.0)
+        .output()
+        .expect("run python");
+    assert!(output.status.success(), "{output:?}");
+    let result: Value = serde_json::from_slice(&output.stdout).expect("JSON on stdout");
+    let eperm = json!([-1, libc::EPERM]);
+    assert_eq!(
+        result,
+        json!({"unshare(CLONE_NEWUSER)": eperm, "setns": eperm, "mount": eperm,
+               "umount2": eperm, "clone(CLONE_NEWNET)": eperm, "clone(CLONE_NEWCGROUP)": eperm,
+               "clone3": [-1, libc::ENOSYS], "fork": 3, "uid": mode.task_uid()})
+    );
+}
+
 // ---------------------------------------------------------------------------------------------
 
-/// One test per probe and mode: `as_root::<probe>` and `as_unprivileged_user::<probe>`.
-macro_rules! in_both_modes {
-    ($($probe:ident),* $(,)?) => {
+/// One test per probe and mode: `as_root::<probe>`, `as_unprivileged_user::<probe>` and
+/// `as_unprivileged_user_without_user_namespaces::<probe>`; then the probes of the two
+/// namespaced modes only, and those of the mode without namespaces only (run alone).
+fn strict_mode_starts_only_when_every_layer_holds(mode: Mode) {
+    let broker = TestBroker::start();
+    let cwd = ScratchDir::new();
+    let mut vars = breach_env();
+    vars.push(("N8N_RUNNERS_GRANT_TOKEN", TOKEN.to_owned()));
+    vars.push(("N8N_RUNNERS_TASK_BROKER_URI", broker.uri()));
+    vars.push(("N8N_RUNNERS_SANDBOX", "strict".to_owned()));
+    let mut runner = RunnerProcess::start(mode, &cwd.0, &vars);
+    if mode.namespaced() {
+        let mut side = broker.accept();
+        side.handshake();
+        runner.wait_for_log("Sandbox: landlock v");
+        let outcome = side.run_task("t", all_items("return 7", json!([])));
+        assert_eq!(outcome.result(), &json!(7));
+        return;
+    }
+    let line = runner.wait_for_log("N8N_RUNNERS_SANDBOX=strict: ");
+    assert!(
+        line.starts_with("N8N_RUNNERS_SANDBOX=strict: namespaces unavailable on this system"),
+        "{line}"
+    );
+    let deadline = Instant::now() + WAIT;
+    let status = loop {
+        if let Some(status) = runner.child.try_wait().unwrap() {
+            break status;
+        }
+        assert!(Instant::now() < deadline, "the runner did not exit");
+        std::thread::sleep(Duration::from_millis(10));
+    };
+    assert_eq!(status.code(), Some(1));
+}
+
+macro_rules! in_every_mode {
+    (
+        $($probe:ident),* $(,)?;
+        namespaced: $($namespaced:ident),* $(,)?;
+        without_namespaces_alone: $($alone:ident),* $(,)? $(;)?
+    ) => {
         mod as_root {
             $(
                 #[test]
                 fn $probe() {
                     super::run(super::Mode::Root, super::$probe);
+                }
+            )*
+            $(
+                #[test]
+                fn $namespaced() {
+                    super::run(super::Mode::Root, super::$namespaced);
                 }
             )*
         }
@@ -963,18 +1605,56 @@ macro_rules! in_both_modes {
                     super::run(super::Mode::Unprivileged, super::$probe);
                 }
             )*
+            $(
+                #[test]
+                fn $namespaced() {
+                    super::run(super::Mode::Unprivileged, super::$namespaced);
+                }
+            )*
+        }
+        mod as_unprivileged_user_without_user_namespaces {
+            $(
+                #[test]
+                fn $probe() {
+                    super::run(super::Mode::DockerLike, super::$probe);
+                }
+            )*
+            $(
+                #[test]
+                fn $alone() {
+                    super::run_alone(super::Mode::DockerLike, super::$alone);
+                }
+            )*
         }
     };
 }
 
+/// Held shared by every test and exclusively by those that count the processes of a uid, which
+/// every other runner of the same uid would change.
+static UID_PROCESSES: RwLock<()> = RwLock::new(());
+
 fn run(mode: Mode, probe: fn(Mode)) {
+    let _shared = UID_PROCESSES
+        .read()
+        .unwrap_or_else(|poisoned| poisoned.into_inner());
+    run_now(mode, probe);
+}
+
+fn run_alone(mode: Mode, probe: fn(Mode)) {
+    let _exclusive = UID_PROCESSES
+        .write()
+        .unwrap_or_else(|poisoned| poisoned.into_inner());
+    run_now(mode, probe);
+}
+
+fn run_now(mode: Mode, probe: fn(Mode)) {
     match mode.skip_reason() {
         Some(reason) => eprintln!("skipped ({mode:?} mode): {reason}"),
         None => probe(mode),
     }
 }
 
-in_both_modes!(
+in_every_mode!(
     the_start_up_line_reports_every_layer_on,
     the_runner_and_the_forkserver_cannot_be_signalled,
     proc_lists_only_the_tasks_own_processes,
@@ -991,10 +1671,14 @@ in_both_modes!(
     dangerous_syscalls_fail_with_eperm_while_fork_and_threads_work,
     task_output_cannot_pass_for_runner_log_lines,
     a_setsid_grandchild_ignoring_sigterm_dies_with_its_task,
-    a_fork_hog_does_not_starve_a_concurrent_task,
+    a_chain_of_setsid_descendants_dies_with_its_task,
     a_memory_hog_does_not_starve_a_concurrent_task,
     a_disk_filler_does_not_starve_a_concurrent_task,
     exec_mode_tasks_find_no_token_in_any_environ_or_cmdline,
     tasks_hold_no_socket_and_no_stray_descriptor,
     a_task_cannot_kill_a_concurrent_task_through_inherited_pipes,
+    a_task_cannot_signal_a_concurrent_task_or_reach_its_files,
+    strict_mode_starts_only_when_every_layer_holds;
+    namespaced: a_fork_hog_does_not_starve_a_concurrent_task;
+    without_namespaces_alone: a_fork_hog_starves_concurrent_tasks_without_user_namespaces;
 );
