@@ -377,6 +377,9 @@ def run_slot(state, sock):
             os._exit(CONFINEMENT_FAILURE_EXIT)
         # Whatever else the forkserver had open would reach every task of the slot.
         close_all_but(0, 1, 2, sock.fileno(), state.sandbox.task_scope_fd)
+        # As in the forkserver: the collector must not walk (and so copy) the pages every task
+        # shares. The first slot is made before the forkserver freezes its own objects.
+        gc.freeze()
         sock.send(b"r")
         while True:
             message, fds, _, _ = socket.recv_fds(sock, REQUEST_BUFSIZE, MAX_REQUEST_FDS,

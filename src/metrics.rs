@@ -236,14 +236,7 @@ mod tests {
     fn the_sandbox_layers_are_gauges_once_known() {
         let metrics = Metrics::new();
         assert!(!metrics.render(0).contains("n8n_runner_sandbox_layer"));
-        metrics.set_sandbox(sandbox::Report {
-            landlock: 7,
-            seccomp: true,
-            namespaces: vec!["user".into(), "pid".into(), "mount".into()],
-            network_isolation: "off".into(),
-            capabilities: "none".into(),
-            task_uid: 65534,
-        });
+        metrics.set_sandbox(sandbox::Report::complete_example());
         let text = metrics.render(0);
         assert!(text.contains("n8n_runner_sandbox_layer{layer=\"landlock\"} 1"));
         assert!(text.contains("n8n_runner_sandbox_layer{layer=\"network_isolation\"} 0"));

@@ -181,11 +181,7 @@ fn start_forkserver(
         return Forkserver::start(settings);
     };
     let forkserver = Forkserver::start(settings.clone())?;
-    let info = forkserver
-        .connection(Duration::ZERO)
-        .expect("published")
-        .info
-        .clone();
+    let info = ready_info(&forkserver);
     let Err(path) = readable_by(&info.stdlib_dir, uid, gid) else {
         return Ok(forkserver);
     };
@@ -210,12 +206,7 @@ fn start_forkserver(
         warn!("Using {WORLD_READABLE_PYTHON}: {cannot_read}. Set N8N_RUNNERS_PYTHON to choose");
         settings.python = WORLD_READABLE_PYTHON.to_owned();
         let forkserver = Forkserver::start(settings.clone())?;
-        let info = forkserver
-            .connection(Duration::ZERO)
-            .expect("published")
-            .info
-            .clone();
-        if readable_by(&info.stdlib_dir, uid, gid).is_ok() {
+        if readable_by(&ready_info(&forkserver).stdlib_dir, uid, gid).is_ok() {
             return Ok(forkserver);
         }
         forkserver.stop();
@@ -232,6 +223,15 @@ fn start_forkserver(
         limits["gid"] = serde_json::Value::Null;
     }
     Forkserver::start(settings)
+}
+
+/// What a forkserver that [`Forkserver::start`] just returned reported when ready.
+fn ready_info(forkserver: &Forkserver) -> forkserver::ReadyInfo {
+    forkserver
+        .connection(Duration::ZERO)
+        .expect("a started forkserver is published")
+        .info
+        .clone()
 }
 
 /// Says which sandbox layers hold; in strict mode, refuses to go on without all of them.
@@ -263,11 +263,7 @@ fn check_sandbox(config: &Config, report: &sandbox::Report) -> Result<(), String
 /// runner and `exec` need to run a task.
 pub fn start_executor(config: &Config) -> Result<Executor, String> {
     let forkserver = start_forkserver(config, forkserver_settings(config)?)?;
-    let info = forkserver
-        .connection(Duration::ZERO)
-        .expect("a started forkserver is published")
-        .info
-        .clone();
+    let info = ready_info(&forkserver);
     if let Err(err) = check_sandbox(config, &info.sandbox) {
         forkserver.stop();
         return Err(err);

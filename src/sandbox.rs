@@ -51,6 +51,19 @@ pub struct Report {
 }
 
 impl Report {
+    /// Every layer on, as on this project's machines (for tests).
+    #[doc(hidden)]
+    pub fn complete_example() -> Report {
+        Report {
+            landlock: 7,
+            seccomp: true,
+            namespaces: vec!["user".into(), "pid".into(), "mount".into()],
+            network_isolation: "off".into(),
+            capabilities: "none".into(),
+            task_uid: 65534,
+        }
+    }
+
     /// The start-up line: `Sandbox: landlock v7 on, seccomp on, namespaces user+pid+mount on,
     /// network isolation off, capabilities none`.
     pub fn line(&self) -> String {
@@ -349,14 +362,7 @@ mod tests {
 
     #[test]
     fn the_start_up_line_names_every_layer() {
-        let report = Report {
-            landlock: 7,
-            seccomp: true,
-            namespaces: vec!["user".into(), "pid".into(), "mount".into()],
-            network_isolation: "off".into(),
-            capabilities: "none".into(),
-            task_uid: 65534,
-        };
+        let report = Report::complete_example();
         assert_eq!(
             report.line(),
             "Sandbox: landlock v7 on, seccomp on, namespaces user+pid+mount on, network \

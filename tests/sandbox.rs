@@ -12,14 +12,14 @@
 mod common;
 
 use std::collections::HashMap;
-use std::io::{BufRead, ErrorKind, Read};
+use std::io::{ErrorKind, Read};
 use std::net::TcpListener;
 use std::os::unix::fs::{OpenOptionsExt, PermissionsExt};
 use std::os::unix::process::CommandExt;
 use std::path::{Path, PathBuf};
-use std::process::{Child, Command, Stdio};
+use std::process::{Command, Stdio};
 use std::sync::atomic::{AtomicUsize, Ordering};
-use std::sync::{Arc, Mutex, RwLock};
+use std::sync::RwLock;
 use std::time::{Duration, Instant};
 
 use common::*;
@@ -236,77 +236,19 @@ fn breach_env() -> Vec<(&'static str, String)> {
     ]
 }
 
-/// The runner binary, started in some mode with its output collected line by line; killed when
-/// dropped. (The harness's `Runner` cannot install a seccomp filter before the exec.)
-struct RunnerProcess {
-    child: Child,
-    log: Arc<Mutex<Vec<String>>>,
-}
-
-impl RunnerProcess {
-    fn start(mode: Mode, cwd: &Path, vars: &[(&str, String)]) -> RunnerProcess {
-        let mut command = mode.command(&[BINARY], cwd);
-        command
-            .envs(vars.iter().map(|(k, v)| (k, v)))
-            .stdin(Stdio::null())
-            .stdout(Stdio::piped())
-            .stderr(Stdio::piped());
-        let mut child = command.spawn().expect("start the runner binary");
-        let log = Arc::new(Mutex::new(Vec::new()));
-        for stream in [
-            Box::new(child.stdout.take().unwrap()) as Box<dyn Read + Send>,
-            Box::new(child.stderr.take().unwrap()),
-        ] {
-            let log = log.clone();
-            std::thread::spawn(move || {
-                for line in std::io::BufReader::new(stream)
-                    .lines()
-                    .map_while(Result::ok)
-                {
-                    log.lock().unwrap().push(line);
-                }
-            });
-        }
-        RunnerProcess { child, log }
-    }
-
-    fn pid(&self) -> u32 {
-        self.child.id()
-    }
-
-    /// Every log line so far.
-    fn log(&self) -> Vec<String> {
-        self.log.lock().unwrap().clone()
-    }
-
-    /// Waits until a log line contains `needle`; returns it.
-    fn wait_for_log(&self, needle: &str) -> String {
-        let deadline = Instant::now() + WAIT;
-        loop {
-            if let Some(line) = self.log().into_iter().find(|l| l.contains(needle)) {
-                return line;
-            }
-            assert!(
-                Instant::now() < deadline,
-                "no log line containing {needle:?}; log so far:\n{}",
-                self.log().join("\n")
-            );
-            std::thread::sleep(Duration::from_millis(10));
-        }
-    }
-}
-
-impl Drop for RunnerProcess {
-    fn drop(&mut self) {
-        let _ = self.child.kill();
-        let _ = self.child.wait();
-    }
+/// Starts the runner binary in `mode`, in `cwd`, with `vars`.
+fn start_runner(mode: Mode, cwd: &Path, vars: &[(&str, String)]) -> Runner {
+    let mut command = mode.command(&[BINARY], cwd);
+    command
+        .envs(vars.iter().map(|(k, v)| (k, v)))
+        .stdin(Stdio::null());
+    Runner::spawn(command)
 }
 
 /// A registered runner in broker mode, started in `mode` with its working directory in a
 /// world-writable scratch directory.
 struct Sandboxed {
-    runner: RunnerProcess,
+    runner: Runner,
     side: BrokerSide,
     cwd: ScratchDir,
     _broker: TestBroker,
@@ -320,7 +262,7 @@ impl Sandboxed {
         vars.push(("N8N_RUNNERS_GRANT_TOKEN", TOKEN.to_owned()));
         vars.push(("N8N_RUNNERS_TASK_BROKER_URI", broker.uri()));
         vars.extend(extra.iter().map(|(k, v)| (*k, v.to_string())));
-        let runner = RunnerProcess::start(mode, &cwd.0, &vars);
+        let runner = start_runner(mode, &cwd.0, &vars);
         let mut side = broker.accept();
         side.handshake();
         runner.wait_for_log("Sandbox: ");
@@ -1553,7 +1495,7 @@ fn strict_mode_starts_only_when_every_layer_holds(mode: Mode) {
     vars.push(("N8N_RUNNERS_GRANT_TOKEN", TOKEN.to_owned()));
     vars.push(("N8N_RUNNERS_TASK_BROKER_URI", broker.uri()));
     vars.push(("N8N_RUNNERS_SANDBOX", "strict".to_owned()));
-    let mut runner = RunnerProcess::start(mode, &cwd.0, &vars);
+    let mut runner = start_runner(mode, &cwd.0, &vars);
     if mode.namespaced() {
         let mut side = broker.accept();
         side.handshake();
@@ -1567,15 +1509,7 @@ fn strict_mode_starts_only_when_every_layer_holds(mode: Mode) {
         line.starts_with("N8N_RUNNERS_SANDBOX=strict: namespaces unavailable on this system"),
         "{line}"
     );
-    let deadline = Instant::now() + WAIT;
-    let status = loop {
-        if let Some(status) = runner.child.try_wait().unwrap() {
-            break status;
-        }
-        assert!(Instant::now() < deadline, "the runner did not exit");
-        std::thread::sleep(Duration::from_millis(10));
-    };
-    assert_eq!(status.code(), Some(1));
+    assert_eq!(runner.wait_exit(), 1);
 }
 
 macro_rules! in_every_mode {

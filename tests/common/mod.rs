@@ -460,6 +460,13 @@ impl Runner {
         if !vars.iter().any(|(k, _)| *k == "N8N_RUNNERS_PYTHON") {
             command.env("N8N_RUNNERS_PYTHON", python());
         }
+        Runner::spawn(command)
+    }
+
+    /// Starts a prepared command (its environment, directory and pre-exec hooks as given) and
+    /// collects its stdout and stderr lines as the log.
+    pub fn spawn(mut command: Command) -> Runner {
+        command.stdout(Stdio::piped()).stderr(Stdio::piped());
         let mut child = command.spawn().expect("start the runner binary");
         let log = Arc::new(Mutex::new(Vec::new()));
         for stream in [
