@@ -19,6 +19,7 @@ use ruff_python_parser::{Mode, ParseOptions};
 use ruff_text_size::{Ranged, TextSize};
 
 use crate::format_template;
+use crate::nesting;
 use crate::security_rules::{self as rules, ImportPolicy};
 
 /// Code the parser could not read.
@@ -36,6 +37,17 @@ pub fn analyze(
     policy: &ImportPolicy,
     python: PythonVersion,
 ) -> Result<Vec<String>, ParseFailure> {
+    // Nothing recursive may see code nested deeper than the analysis threads' stacks allow.
+    let depth = nesting::estimate(code);
+    if depth > nesting::MAX_NESTING {
+        return Err(ParseFailure {
+            line: 1,
+            message: format!(
+                "it nests more than {} levels deep (about {depth})",
+                nesting::MAX_NESTING
+            ),
+        });
+    }
     let options = ParseOptions::from(Mode::Module).with_target_version(python);
     let parsed = ruff_python_parser::parse_unchecked(code, options);
     let lines = LineIndex::new(code);

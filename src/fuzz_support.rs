@@ -68,3 +68,89 @@ pub fn mutate(rng: &mut Rng, seed: &[u8], tokens: &[&[u8]]) -> Vec<u8> {
     }
     data
 }
+
+/// A named way to nest code: the depth in, the code out.
+pub type NestingForm = (&'static str, fn(usize) -> String);
+
+/// Every way Python code nests, as a function from a depth to code nested that deep: brackets,
+/// prefix operators, operator and postfix chains, nested calls, f-strings, lambdas, conditional
+/// expressions, `elif` chains, indented blocks and match patterns.
+pub fn nesting_forms() -> Vec<NestingForm> {
+    fn wrap(open: &str, inner: &str, close: &str, n: usize) -> String {
+        format!("x = {}{inner}{}\nreturn 1", open.repeat(n), close.repeat(n))
+    }
+    vec![
+        ("parentheses", |n| wrap("(", "1", ")", n)),
+        ("brackets", |n| wrap("[", "1", "]", n)),
+        ("braces", |n| wrap("{", "1", "}", n)),
+        ("dicts", |n| wrap("{'a': ", "1", "}", n)),
+        ("calls", |n| wrap("f(", "1", ")", n)),
+        ("minus", |n| wrap("-", "1", "", n)),
+        ("plus", |n| wrap("+", "1", "", n)),
+        ("invert", |n| wrap("~", "1", "", n)),
+        ("not", |n| wrap("not ", "1", "", n)),
+        ("await", |n| wrap("await ", "1", "", n)),
+        ("lambda", |n| wrap("lambda: ", "1", "", n)),
+        ("attributes", |n| wrap("", "b", ".a", n)),
+        ("additions", |n| wrap("", "1", " + 1", n)),
+        ("string concatenation", |n| wrap("", "'a'", " + 'a'", n)),
+        ("powers", |n| wrap("", "1", " ** 1", n)),
+        ("comparisons", |n| wrap("", "1", " < a", n)),
+        ("and", |n| wrap("", "a", " and a", n)),
+        ("conditionals", |n| wrap("", "1", " if a else 1", n)),
+        ("call chains", |n| wrap("", "f", "()", n)),
+        ("subscripts", |n| wrap("", "a", "[0]", n)),
+        ("f-strings", |n| wrap("f'{", "1", "}'", n)),
+        ("elif chain", |n| {
+            format!(
+                "if a:\n    pass\n{}return 1",
+                "elif a:\n    pass\n".repeat(n)
+            )
+        }),
+        ("blocks", |n| {
+            // Indentation grows with the depth, so the code grows with its square: 3,000
+            // levels are 4.5 MB already.
+            let n = n.min(3_000);
+            let mut code: String = (0..n)
+                .map(|i| format!("{}if a:\n", " ".repeat(i)))
+                .collect();
+            code.push_str(&" ".repeat(n));
+            code.push_str("pass\nreturn 1");
+            code
+        }),
+        ("match patterns", |n| {
+            format!(
+                "match x:\n    case {}1{}:\n        pass\nreturn 1",
+                "[".repeat(n),
+                "]".repeat(n)
+            )
+        }),
+    ]
+}
+
+/// Code nesting `depth` levels deep by a random mix of [`nesting_forms`]' prefixes and
+/// suffixes, for fuzzing.
+pub fn mixed_nesting(rng: &mut Rng, depth: usize) -> String {
+    const PAIRS: &[(&str, &str)] = &[
+        ("(", ")"),
+        ("[", "]"),
+        ("{", "}"),
+        ("-", ""),
+        ("not ", ""),
+        ("lambda: ", ""),
+        ("f(", ")"),
+        ("", ".a"),
+        ("", " + 1"),
+        ("", "[0]"),
+        ("", " if a else 1"),
+    ];
+    let mut open = String::new();
+    let mut close = Vec::new();
+    for _ in 0..depth {
+        let (o, c) = PAIRS[rng.below(PAIRS.len())];
+        open.push_str(o);
+        close.push(c);
+    }
+    close.reverse();
+    format!("x = {open}1{}\nreturn 1", close.concat())
+}

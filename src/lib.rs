@@ -23,6 +23,7 @@ pub mod worker;
 
 pub mod analyzer;
 pub mod format_template;
+pub mod nesting;
 pub mod security_rules;
 pub mod validation;
 

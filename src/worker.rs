@@ -18,6 +18,7 @@ use crate::executor::Executor;
 use crate::ids;
 use crate::messages::{RunnerMessage, TaskDoneData, TaskSettings};
 use crate::metrics::{Metrics, TaskEnd};
+use crate::nesting;
 use crate::offers::Kick;
 use crate::outbox::Outbox;
 use crate::task_result::{Failure, Settled};
@@ -50,6 +51,8 @@ pub fn spawn_pool(count: usize, jobs: Receiver<Job>, ctx: WorkerContext) -> Vec<
             let ctx = ctx.clone();
             std::thread::Builder::new()
                 .name(format!("worker-{n}"))
+                // Workers analyse code (see nesting.rs for why this size).
+                .stack_size(nesting::ANALYSIS_STACK)
                 .spawn(move || {
                     for job in jobs {
                         let task_id = job.task_id.clone();

@@ -306,3 +306,54 @@ fn with_network_isolation_a_task_cannot_reach_even_loopback() {
     assert_eq!(outcome.result(), &json!([{"connected": false}]));
     assert_still_healthy(&runner, &mut side);
 }
+
+#[test]
+fn code_nested_100000_deep_in_any_form_is_answered_and_other_tasks_carry_on() {
+    let (_b, runner, mut side) = registered_runner(&[
+        ("N8N_RUNNERS_MAX_CONCURRENCY", "2"),
+        ("N8N_RUNNERS_STDLIB_ALLOW", "time"),
+    ]);
+    // A task in flight on the other worker the whole time (the deep ones take about 4 s).
+    side.accept_task("bystander");
+    side.send_settings(
+        "bystander",
+        all_items(
+            "import time\ntime.sleep(12)\nreturn 'still here'",
+            json!([]),
+        ),
+    );
+    let all_started = Instant::now();
+    for (name, form) in n8n_python_runner::fuzz_support::nesting_forms() {
+        for depth in [3_500, 100_000] {
+            let started = Instant::now();
+            let outcome = side.run_task(
+                &format!("{name}-{depth}"),
+                all_items(&form(depth), json!([])),
+            );
+            let message = &outcome.error()["message"];
+            eprintln!("{name} × {depth}: {message} ({:?})", started.elapsed());
+        }
+    }
+    eprintln!("all deep tasks answered in {:?}", all_started.elapsed());
+    assert_eq!(side.collect("bystander").result(), &json!("still here"));
+    assert_still_healthy(&runner, &mut side);
+}
+
+#[test]
+fn exec_answers_code_nested_100000_deep_with_an_error() {
+    let dir = std::env::temp_dir().join(format!("n8n-nesting-{}", std::process::id()));
+    std::fs::create_dir_all(&dir).unwrap();
+    for (name, form) in n8n_python_runner::fuzz_support::nesting_forms() {
+        let file = dir.join("deep.py");
+        std::fs::write(&file, form(100_000)).unwrap();
+        let output = std::process::Command::new(env!("CARGO_BIN_EXE_n8n-python-runner"))
+            .args(["exec", file.to_str().unwrap()])
+            .env("N8N_RUNNERS_PYTHON", python())
+            .output()
+            .unwrap();
+        let stderr = String::from_utf8_lossy(&output.stderr);
+        assert_eq!(output.status.code(), Some(1), "{name}: {stderr}");
+        assert!(stderr.contains("Error"), "{name}: {stderr}");
+    }
+    let _ = std::fs::remove_dir_all(&dir);
+}

@@ -1,11 +1,13 @@
-//! Bounded fuzzing of the parts that read untrusted input: broker messages and user code.
-//! Each target must never panic, whatever it is fed. (Pipe frames are fuzzed in
+//! Bounded fuzzing of the parts that read untrusted input: broker messages and user code, the
+//! latter both mutated and generated deeply nested in every form the grammar allows. Each target
+//! must never panic nor overflow its stack, whatever it is fed. (Pipe frames are fuzzed in
 //! `child_process`'s unit tests, format templates against CPython in `format_template`'s.)
 
 use n8n_python_runner::analyzer;
 use n8n_python_runner::config::Allowlist;
-use n8n_python_runner::fuzz_support::{iterations, mutate, Rng};
+use n8n_python_runner::fuzz_support::{iterations, mixed_nesting, mutate, nesting_forms, Rng};
 use n8n_python_runner::messages::{task_id_of_malformed, BrokerMessage};
+use n8n_python_runner::nesting;
 use n8n_python_runner::security_rules::ImportPolicy;
 use ruff_python_ast::PythonVersion;
 
@@ -89,13 +91,17 @@ const CODE_TOKENS: &[&[u8]] = &[
     b"\x00",
 ];
 
-#[test]
-fn the_analyzer_never_panics() {
-    let policy = ImportPolicy::new(
+fn policy() -> ImportPolicy {
+    ImportPolicy::new(
         ["os", "json", "re", "sys"].map(String::from),
         Allowlist::parse("S", "json").unwrap(),
         Allowlist::parse("E", "").unwrap(),
-    );
+    )
+}
+
+#[test]
+fn the_analyzer_never_panics() {
+    let policy = policy();
     let mut rng = Rng::new(0x5eed_0002);
     for n in 0..iterations(5_000) {
         let seed = CODE_SEEDS[n % CODE_SEEDS.len()].as_bytes();
@@ -103,5 +109,40 @@ fn the_analyzer_never_panics() {
         for version in [PythonVersion::PY310, PythonVersion::PY313] {
             let _ = analyzer::analyze(&code, &policy, version);
         }
+    }
+}
+
+/// Runs the analyzer the way workers do: on a thread with the analysis stack.
+fn analyze_on_a_worker_stack(code: String, policy: &ImportPolicy) {
+    std::thread::scope(|scope| {
+        std::thread::Builder::new()
+            .stack_size(nesting::ANALYSIS_STACK)
+            .spawn_scoped(scope, move || {
+                let _ = analyzer::analyze(&code, policy, PythonVersion::PY313);
+            })
+            .expect("spawning an analysis thread")
+            .join()
+            .expect("the analyzer must not panic");
+    });
+}
+
+#[test]
+fn every_nesting_form_up_to_100000_levels_is_analysed_without_a_crash() {
+    let policy = policy();
+    for (name, form) in nesting_forms() {
+        for depth in [10, 200, 999, 1001, 3_500, 20_000, 100_000] {
+            eprintln!("{name} × {depth}");
+            analyze_on_a_worker_stack(form(depth), &policy);
+        }
+    }
+}
+
+#[test]
+fn code_nesting_mixed_forms_deeply_is_analysed_without_a_crash() {
+    let policy = policy();
+    let mut rng = Rng::new(0x5eed_0004);
+    for _ in 0..iterations(200) {
+        let depth = [rng.below(1_200), rng.below(100_000)][rng.below(2)];
+        analyze_on_a_worker_stack(mixed_nesting(&mut rng, depth), &policy);
     }
 }
