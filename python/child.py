@@ -1272,11 +1272,14 @@ def error_reply(error, prints):
 
 def syntax_error(exc, code, captured):
     lineno = exc.lineno
-    if lineno is None and "\0" in code:
-        lineno = code.count("\n", 0, code.index("\0")) + 1
-    where = PARSE_FILENAME if lineno is None else f"{PARSE_FILENAME}, line {lineno}"
+    if "null bytes" in str(exc.msg):
+        # CPython gives no location for a NUL byte in the source, and neither does n8n.
+        message = exc.msg
+    else:
+        where = PARSE_FILENAME if lineno is None else f"{PARSE_FILENAME}, line {lineno}"
+        message = f"{exc.msg} ({where})"
     return {
-        "message": f"{exc.msg} ({where})",
+        "message": message,
         "description": "",
         "stack": "",
         "stderr": captured.getvalue(),
@@ -1304,9 +1307,8 @@ def runtime_error(exc, context):
 
 def exit_error(exc, context):
     filename, code, captured = context
+    # No code (exit(), sys.exit(), raise SystemExit) is reported as None, as n8n does.
     status = exc.code
-    if status is None:
-        status = 0
     return {
         "message": f"Process exited with code {safe_str(status)}",
         "description": "",
