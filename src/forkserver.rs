@@ -34,6 +34,7 @@ use nix::unistd::Pid;
 use parking_lot::{Condvar, Mutex};
 use serde::Deserialize;
 
+use crate::logging::escape_control;
 use crate::sandbox;
 
 /// The forkserver's Python source, run with `python -I -B -c`.
@@ -615,7 +616,7 @@ impl LineLimiter {
             return;
         }
         self.tokens -= 1;
-        let text = escape_output(line);
+        let text = escape_control(&String::from_utf8_lossy(line));
         if cut {
             warn!("python: {text}… (line cut at {MAX_OUTPUT_LINE} bytes)");
         } else {
@@ -631,33 +632,9 @@ impl LineLimiter {
     }
 }
 
-/// The line as text, with every control character (an ANSI escape, a carriage return that
-/// would overwrite the line on a terminal) shown as an escape instead.
-fn escape_output(line: &[u8]) -> String {
-    String::from_utf8_lossy(line)
-        .chars()
-        .flat_map(|c| {
-            if c.is_control() {
-                c.escape_default().collect::<Vec<_>>()
-            } else {
-                vec![c]
-            }
-        })
-        .collect()
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
-
-    #[test]
-    fn output_control_characters_are_escaped() {
-        assert_eq!(
-            escape_output(b"\x1b[2J\rINFO fake\tline"),
-            "\\u{1b}[2J\\rINFO fake\\tline"
-        );
-        assert_eq!(escape_output("plain ü".as_bytes()), "plain ü");
-    }
 
     #[test]
     fn a_program_without_a_slash_is_found_in_path() {

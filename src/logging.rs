@@ -125,3 +125,32 @@ mod tests {
         assert_eq!(utc_timestamp(UNIX_EPOCH), "1970-01-01 00:00:00.000");
     }
 }
+
+/// `text` with every control character (an ANSI escape, a newline or carriage return that would
+/// start or overwrite a line on a terminal) shown as an escape: what user code wrote can never
+/// pass for a line of the runner's own log.
+pub fn escape_control(text: &str) -> String {
+    text.chars()
+        .flat_map(|c| {
+            if c.is_control() {
+                c.escape_default().collect::<Vec<_>>()
+            } else {
+                vec![c]
+            }
+        })
+        .collect()
+}
+
+#[cfg(test)]
+mod escape_tests {
+    use super::*;
+
+    #[test]
+    fn control_characters_are_escaped() {
+        assert_eq!(
+            escape_control("\x1b[2J\rINFO fake\tline\nnext"),
+            "\\u{1b}[2J\\rINFO fake\\tline\\nnext"
+        );
+        assert_eq!(escape_control("plain ü"), "plain ü");
+    }
+}

@@ -16,6 +16,7 @@ use serde_json::value::RawValue;
 
 use crate::executor::Executor;
 use crate::ids;
+use crate::logging;
 use crate::messages::{RunnerMessage, TaskDoneData, TaskSettings};
 use crate::metrics::{Metrics, TaskEnd};
 use crate::nesting;
@@ -94,7 +95,12 @@ fn reply(
 ) {
     // Prints go out first, on failure too (n8n's runner drops them when a task fails).
     for params in &settled.prints {
-        log::debug!("[user code] {}", params.join(" "));
+        // As n8n's runner, which writes every print to its own stdout (`docker logs` shows
+        // them); marked, and escaped so that a print cannot pass for a line of the runner's.
+        info!(
+            "[user code] task {task_id}: {}",
+            logging::escape_control(&params.join(" "))
+        );
         ctx.outbox.send(
             connection,
             &RunnerMessage::Rpc {
