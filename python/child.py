@@ -710,8 +710,13 @@ class SecurityViolationError(Exception):
     of this module hangs off an instance user code may catch."""
 
 
-def security_violation(message, description):
-    error = SecurityViolationError(message)
+class ImportRefusedError(SecurityViolationError, ImportError):
+    """The import guard's refusal. Also an ImportError, so that a library's own fallback
+    (`except ImportError:`, as zoneinfo has for tzdata) works as it would without the guard."""
+
+
+def security_violation(message, description, kind=SecurityViolationError):
+    error = kind(message)
     error.description = description
     return error
 
@@ -776,7 +781,7 @@ class ImportPolicy:
             self.allows(f"{target}.{name}") for name in fromlist
         ):
             return
-        raise security_violation(IMPORT_VIOLATION, refusal)
+        raise security_violation(IMPORT_VIOLATION, refusal, ImportRefusedError)
 
     def keeps_loaded(self, name):
         """Whether a loaded module stays in sys.modules in a child (§10.2 step 2)."""

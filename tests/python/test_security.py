@@ -318,6 +318,37 @@ class ImportEntryPointTests(GuardTest):
         self.assertEqual(error["message"], "module name must be str, not int")
 
 
+class RefusalsAreImportErrorsTests(GuardTest):
+    config = {"stdlib_allow": ["importlib", "zoneinfo"]}
+
+    def test_a_refused_import_can_be_caught_as_import_error(self):
+        code = ("import importlib\n"
+                "try:\n"
+                "    importlib.import_module('os')\n"
+                "except ImportError as error:\n"
+                "    return str(error)")
+        self.assertEqual(self.result_of(code), "Security violation detected")
+
+    def test_an_uncaught_refusal_keeps_n8ns_message_and_description(self):
+        error = self.error_of("import importlib\nimportlib.import_module('os')")
+        self.assertEqual(error["message"], "Security violation detected")
+        self.assertEqual(error["description"],
+                         STDLIB_MESSAGE.format("os", "importlib, zoneinfo"))
+        self.assertEqual(error["kind"], "security")
+
+    def test_zoneinfos_fallback_for_an_unknown_zone_works(self):
+        code = ("from zoneinfo import ZoneInfo, ZoneInfoNotFoundError\n"
+                "try:\n"
+                "    ZoneInfo('Mars/Olympus_Mons')\n"
+                "except ZoneInfoNotFoundError:\n"
+                "    return 'fallback'")
+        self.assertEqual(self.result_of(code), "fallback")
+
+    def test_zoneinfo_lists_the_available_zones(self):
+        code = "import zoneinfo\nreturn 'Europe/Berlin' in zoneinfo.available_timezones()"
+        self.assertTrue(self.result_of(code))
+
+
 class TransitiveImportsOffTests(GuardTest):
     config = {"stdlib_allow": ["importlib", "pkgutil"], "allow_transitive_imports": False}
 
