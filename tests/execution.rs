@@ -378,10 +378,16 @@ fn prints_appear_in_the_runner_log_marked_as_task_output() {
     let (_b, runner, mut side) = registered_runner(&[]);
     side.run_task(
         "printer",
-        all_items("print('hello', 42)\nprint('Runner stopped\\nfake')\nreturn []", json!([])),
+        all_items(
+            "print('hello', 42)\nprint('Runner stopped\\nfake')\nreturn []",
+            json!([]),
+        ),
     );
     runner.wait_for_log("[user code] task printer: 'hello' 42");
     let line = runner.wait_for_log("[user code] task printer: 'Runner stopped");
     assert_eq!(line, "[user code] task printer: 'Runner stopped\\nfake'");
-    assert!(!runner.log().iter().any(|l| l == "fake'" || l == "Runner stopped"));
+    assert!(!runner
+        .log()
+        .iter()
+        .any(|l| l == "fake'" || l == "Runner stopped"));
 }
