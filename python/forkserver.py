@@ -7,8 +7,9 @@ per fork request, reports each child's exit code on that child's status pipe, re
 and kills them all when the Rust side goes away. How a child is confined lives in sandbox.py,
 what it does with its task in child.py.
 
-Started as `python -I -B -c <this text>` with fd 3 = one end of an AF_UNIX SOCK_SEQPACKET
-socketpair (the control socket):
+Started by `python -I -B -c <a one-line bootstrap>` that reads this text as the first message
+on fd 3, one end of an AF_UNIX SOCK_SEQPACKET socketpair (the control socket), and runs it as
+`__main__` (tests may also run it directly with `-c <this text>`). Then, on the same socket:
   1. Rust -> us: one JSON config message: child_source, sandbox_source, preload, block_env,
      builtins_deny, stdlib_allow, external_allow, blocked_names, blocked_attributes,
      allow_transitive_imports, limits, sandbox (unknown keys are ignored).

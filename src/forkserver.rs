@@ -37,8 +37,13 @@ use serde::Deserialize;
 use crate::logging::escape_control;
 use crate::sandbox;
 
-/// The forkserver's Python source, run with `python -I -B -c`.
+/// The forkserver's Python source, sent as the first message on its control socket.
 const FORKSERVER_PY: &str = include_str!("../python/forkserver.py");
+/// What `python -I -B -c` runs: reads the forkserver's source from the control socket and runs
+/// it as `__main__`, so `ps` shows this line rather than pages of code.
+const BOOTSTRAP: &str = "import socket; control = socket.socket(fileno=3); \
+    source = control.recv(1 << 20); control.detach(); \
+    exec(compile(source, '<n8n_forkserver>', 'exec'), {'__name__': '__main__'})";
 /// The child-side code, handed to the forkserver in its configuration.
 const CHILD_PY: &str = include_str!("../python/child.py");
 /// The confinement of task children, handed over the same way.
@@ -307,6 +312,12 @@ fn spawn(settings: &Settings) -> Result<(Process, Connection), String> {
     relay_output(output_r);
 
     let handshake = || -> Result<ReadyInfo, String> {
+        send(
+            ours.as_raw_fd(),
+            FORKSERVER_PY.as_bytes(),
+            MsgFlags::MSG_NOSIGNAL,
+        )
+        .map_err(|err| format!("Failed to start the Python forkserver: {err}"))?;
         let mut config = settings.config.clone();
         config.insert("child_source".into(), CHILD_PY.into());
         config.insert("sandbox_source".into(), SANDBOX_PY.into());
@@ -356,7 +367,7 @@ fn spawn(settings: &Settings) -> Result<(Process, Connection), String> {
 
 /// The interpreter's command line.
 fn python_args() -> [&'static str; 4] {
-    ["-I", "-B", "-c", FORKSERVER_PY]
+    ["-I", "-B", "-c", BOOTSTRAP]
 }
 
 fn spawn_plain(settings: &Settings, control: RawFd, output: &OwnedFd) -> Result<Child, String> {

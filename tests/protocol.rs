@@ -392,3 +392,17 @@ fn the_forkserver_shares_no_socket_or_pipe_with_the_runner() {
         .collect();
     assert!(shared.is_empty(), "shared with the runner: {shared:?}");
 }
+
+#[test]
+fn the_forkserver_command_line_is_one_short_line() {
+    let (_broker, runner, _side) = registered_runner(&[]);
+    let forkserver = children_of(runner.pid())[0];
+    let cmdline = std::fs::read(format!("/proc/{forkserver}/cmdline")).unwrap();
+    let shown = String::from_utf8_lossy(&cmdline).replace('\0', " ");
+    assert!(
+        cmdline.len() < 300,
+        "ps shows {} bytes: {shown}",
+        cmdline.len()
+    );
+    assert!(!shown.contains('\n'), "{shown}");
+}
