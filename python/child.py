@@ -1353,19 +1353,31 @@ def user_stack(exc, filename, code):
 
 
 def keep_user_frames(report, filename, seen):
+    """Keeps the user's frames and, after the last of them, the library frames the error came
+    through (their files and lines say where in a library it happened); never the wrapper's nor
+    the runner's own frames."""
     if report is None or id(report) in seen:
         return
     seen.add(id(report))
-    frames = [
-        frame
-        for frame in report.stack
-        if frame.filename == filename and frame.name != "<module>"
-    ]
+    stack = list(report.stack)
+    users = [i for i, frame in enumerate(stack) if is_user_frame(frame, filename)]
+    frames = [stack[i] for i in users]
+    if users:
+        frames += [frame for frame in stack[users[-1] + 1:] if not is_runner_frame(frame)]
     report.stack = traceback.StackSummary.from_list(frames)
     keep_user_frames(report.__cause__, filename, seen)
     keep_user_frames(report.__context__, filename, seen)
     for member in getattr(report, "exceptions", None) or ():
         keep_user_frames(member, filename, seen)
+
+
+def is_user_frame(frame, filename):
+    return frame.filename == filename and frame.name != "<module>"
+
+
+def is_runner_frame(frame):
+    # This module, the forkserver and the sandbox are compiled under names like <n8n_child>.
+    return frame.filename.startswith("<n8n_") or frame.filename == "<string>"
 
 
 # ---------------------------------------------------------------------------------------------

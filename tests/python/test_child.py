@@ -519,6 +519,14 @@ class WrappingTests(SharedServerTest):
         self.assertNotIn("n8n_child", stack)
         self.assertEqual(stack.count('File "'), 1, stack)
 
+    def test_stack_keeps_the_library_frames_after_the_last_user_frame(self):
+        stack = self.error_of(all_items("import json\njson.loads('{')"))["stack"]
+        self.assertIn('File "<all_items_task_execution>", line 2, in _user_function', stack)
+        self.assertRegex(stack, r'File ".*/json/decoder\.py", line \d+, in raw_decode')
+        self.assertNotIn("n8n_", stack)
+        self.assertTrue(stack.endswith("JSONDecodeError: Expecting property name enclosed in "
+                                       "double quotes: line 1 column 2 (char 1)\n"), stack)
+
     def test_per_item_stack_uses_per_item_filename(self):
         stack = self.error_of(per_item("\nraise RuntimeError('x')", [{}]))["stack"]
         self.assertIn('File "<per_item_task_execution>", line 2', stack)
