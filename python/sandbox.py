@@ -165,14 +165,13 @@ class Sandbox:
         # The ids a task runs as, inside and outside its own user namespace.
         self.switch_uid = limits.get("uid")
         self.switch_gid = limits.get("gid")
-        # Rust started us as PID 1 of our own user, PID and mount namespaces.
-        self.in_namespaces = bool(settings.get("namespaces"))
         # What a task sees as its uid and gid inside its own user namespace: the runner's own
         # ids when the forkserver is uid 0 of a namespace that maps only those.
         self.view_uid = settings.get("view_uid")
         self.view_gid = settings.get("view_gid")
         self.want = {
-            "namespaces": self.in_namespaces,
+            # Rust started us as PID 1 of our own user, PID and mount namespaces.
+            "namespaces": bool(settings.get("namespaces")),
             "landlock": True,
             "seccomp": bool(settings.get("seccomp")),
         }
@@ -396,7 +395,7 @@ class Sandbox:
         """Without namespaces, in the forkserver: kills whatever the task left running (its
         process group, and every orphan re-parented to us with all its descendants), and removes
         its temporary directory."""
-        if self.in_slot or self.want["namespaces"]:
+        if self.want["namespaces"]:
             return
         try:
             os.killpg(pid, signal.SIGKILL)

@@ -7,7 +7,7 @@
 //! record 5 bytes). The child sends `P` with its credentials, which the kernel translates into
 //! our PID namespace: the child lives in namespaces where its own pid means nothing to us. One
 //! `poll(2)` loop feeds the task,
-//! drains the result (so a large result never blocks the child), watches the status pipe and the
+//! drains the result (so a large result never blocks the child), watches the status socket and the
 //! task's cancel signal, and enforces the deadline itself: SIGTERM to the child's process group,
 //! one second's grace, then SIGKILL. The child's good will is never relied on.
 
@@ -130,7 +130,6 @@ pub fn run(
         SockFlag::SOCK_CLOEXEC,
     )?;
     setsockopt(&status_r, sockopt::PassCred, &true)?;
-    nix::sys::socket::shutdown(status_r.as_raw_fd(), nix::sys::socket::Shutdown::Write)?;
     for fd in [&task_w, &result_r, &status_r] {
         fcntl(fd, FcntlArg::F_SETFL(OFlag::O_NONBLOCK))?;
     }

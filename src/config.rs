@@ -123,8 +123,9 @@ pub struct Config {
     /// `N8N_RUNNERS_TASK_USER` (ours): when the runner runs as root, task processes run as this
     /// user instead.
     pub task_user: String,
-    /// Whether `N8N_RUNNERS_TASK_USER` was set (the default `nobody` may fall back to root when it
-    /// cannot read the interpreter; a user named explicitly may not).
+    /// Whether `N8N_RUNNERS_TASK_USER` was set (when the default `nobody` cannot read the
+    /// interpreter, tasks fall back to uid 0 without capabilities; a user named explicitly is a
+    /// configuration error instead).
     pub task_user_explicit: bool,
     /// `N8N_RUNNERS_TASK_NETWORK_ISOLATION` (ours): task processes get no network.
     pub task_network_isolation: bool,

@@ -196,10 +196,8 @@ impl Forkserver {
         self.changed.notify_all();
     }
 
-    fn supervise(&self, mut child: Process, mut settings: Settings) {
+    fn supervise(&self, mut child: Process, settings: Settings) {
         let mut backoff = Duration::from_millis(100);
-        // A restart starts the forkserver the way the first one started.
-        settings.namespaces = matches!(child, Process::Namespaced(_));
         loop {
             let status = child.wait();
             if self.stopping.load(Ordering::SeqCst) {

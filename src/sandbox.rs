@@ -51,9 +51,9 @@ pub struct Report {
 }
 
 impl Report {
-    /// Every layer on, as on this project's machines (for tests).
-    #[doc(hidden)]
-    pub fn complete_example() -> Report {
+    /// Every layer on, as on this project's machines.
+    #[cfg(test)]
+    pub(crate) fn complete_example() -> Report {
         Report {
             landlock: 7,
             seccomp: true,
