@@ -413,7 +413,7 @@ impl BrokerConnection {
         }
         let error = TaskErrorBody {
             message: detail,
-            description: Some(String::new()),
+            description: Some("".into()),
             stack: None,
         };
         let _ = write(

@@ -124,8 +124,12 @@ pub fn run(args: ExecArgs, config: Config) -> i32 {
             Err(failure) => {
                 let body = failure.body();
                 eprintln!("Error: {}", body.message);
-                if let Some(description) = body.description.filter(|d| !d.is_empty()) {
-                    eprintln!("{description}");
+                match body.description {
+                    Some(serde_json::Value::String(text)) if !text.is_empty() => {
+                        eprintln!("{text}")
+                    }
+                    None | Some(serde_json::Value::String(_)) => {}
+                    Some(other) => eprintln!("{other}"),
                 }
                 if let Some(stack) = body.stack {
                     eprintln!("{stack}");

@@ -199,12 +199,14 @@ pub fn task_id_of_malformed(text: &str) -> Option<(String, String)> {
 }
 
 /// The `error` object of a `runner:taskerror`. `description` and `stack` are left out where n8n's
-/// runner leaves them out (cancellation, syntax errors).
+/// runner leaves them out (cancellation, syntax errors). `description` is usually text, but an
+/// exception's own `description` attribute is passed through as whatever JSON value it is, as
+/// n8n's runner does.
 #[derive(Debug, Clone, Serialize, PartialEq, Eq)]
 pub struct TaskErrorBody {
     pub message: String,
     #[serde(skip_serializing_if = "Option::is_none")]
-    pub description: Option<String>,
+    pub description: Option<serde_json::Value>,
     #[serde(skip_serializing_if = "Option::is_none")]
     pub stack: Option<String>,
 }

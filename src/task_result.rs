@@ -24,8 +24,9 @@ struct ChildReply<'a> {
 #[derive(Deserialize)]
 struct ChildError {
     message: String,
+    /// Text as a rule; any JSON value when the exception set its own `description`.
     #[serde(default)]
-    description: Option<String>,
+    description: Option<serde_json::Value>,
     #[serde(default)]
     stack: Option<String>,
     #[serde(default)]
@@ -64,12 +65,12 @@ impl Failure {
             Failure::Cancelled => message_only(CANCELLED),
             Failure::Security(description) => TaskErrorBody {
                 message: SECURITY_VIOLATIONS.to_owned(),
-                description: Some(description.clone()),
+                description: Some(description.as_str().into()),
                 stack: None,
             },
             Failure::Runtime(message) | Failure::TimedOut(message) => TaskErrorBody {
                 message: message.clone(),
-                description: Some(String::new()),
+                description: Some("".into()),
                 stack: None,
             },
         }
@@ -191,7 +192,7 @@ fn parse_frame(bytes: &[u8]) -> Settled<'_> {
             Some("syntax") => Failure::Syntax(error.message),
             _ => Failure::User(TaskErrorBody {
                 message: error.message,
-                description: Some(error.description.unwrap_or_default()),
+                description: Some(error.description.unwrap_or_else(|| "".into())),
                 stack: error.stack.filter(|s| !s.is_empty()),
             }),
         }),
@@ -301,6 +302,18 @@ mod tests {
         let failure = settle(&outcome, &bounds(60, 1)).result.unwrap_err();
         assert!(!failure.continuable());
         assert_eq!(failure.body().description, None);
+    }
+
+    #[test]
+    fn an_exceptions_own_non_text_description_is_passed_through() {
+        let outcome = frame(
+            r#"{"status":"error","error":{"message":"bad","description":{"code":7,"why":["x"]}},"print_args":[]}"#,
+        );
+        let failure = settle(&outcome, &bounds(60, 1)).result.unwrap_err();
+        assert_eq!(
+            failure.body().description,
+            Some(serde_json::json!({"code": 7, "why": ["x"]}))
+        );
     }
 
     #[test]
