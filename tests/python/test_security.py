@@ -117,6 +117,12 @@ class AllowlistTests(GuardTest):
     def test_stdlib_module_outside_the_list_is_refused_with_the_stdlib_message(self):
         self.assert_import_refused("import socket", STDLIB_MESSAGE.format("socket", self.STDLIB))
 
+    def test_a_refusals_stack_ends_with_its_class_and_message(self):
+        error = self.assert_import_refused("import socket",
+                                           STDLIB_MESSAGE.format("socket", self.STDLIB))
+        self.assertTrue(error["stack"].endswith(
+            "\nn8n_child.ImportRefusedError: Security violation detected\n"), error["stack"])
+
     def test_refusal_names_the_full_dotted_module(self):
         self.assert_import_refused("import xml.dom", STDLIB_MESSAGE.format("xml.dom", self.STDLIB))
 
@@ -582,6 +588,12 @@ class FormatGuardTests(GuardTest):
 
     def test_direct_template_is_refused(self):
         self.assert_format_refused("return '{0.__class__}'.format(1)", "__class__")
+
+    def test_a_refusals_stack_ends_with_its_class_and_message(self):
+        error = self.assert_format_refused("return '{0.__class__}'.format(1)", "__class__")
+        self.assertTrue(error["stack"].endswith(
+            "\nn8n_child.SecurityViolationError: Security violations detected\n"),
+            error["stack"])
 
     def test_dynamically_built_template_is_refused(self):
         self.assert_format_refused(self.DYNAMIC + "return t.format(1)", "__class__")
