@@ -391,7 +391,7 @@ impl Visitor<'_> {
                     self.add(at, rules::POSITIONAL_MATCH.to_owned());
                 }
                 for keyword in &class.arguments.keywords {
-                    if rules::is_blocked_attribute(keyword.attr.as_str()) {
+                    if rules::is_refused_match_attribute(keyword.attr.as_str()) {
                         self.add(at, rules::match_attribute(keyword.attr.as_str()));
                     }
                 }
@@ -565,7 +565,7 @@ impl Visitor<'_> {
     fn attribute(&mut self, attr: &ruff_python_ast::ExprAttribute, called: bool) {
         let at = attr.start();
         let name = attr.attr.as_str();
-        if rules::is_blocked_attribute(name) {
+        if rules::is_refused_attribute_read(name) {
             self.add(at, rules::blocked_attribute(name));
         }
         if rules::FORMAT_METHODS.contains(&name) && !called {
@@ -821,6 +821,22 @@ mod tests {
             "Line 1: Extracting 'format' as a bound method is disallowed; call it directly on its receiver instead."
         );
         assert!(violations("'{}'.format(1)\n'{a}'.format_map({'a': 1})").is_empty());
+    }
+
+    #[test]
+    fn class_patterns_extracting_format_methods_are_refused() {
+        assert_eq!(
+            one("match t:\n    case str(format=f): pass"),
+            "Line 2: Match pattern extracting attribute 'format' is disallowed, because it can be used to bypass security restrictions."
+        );
+        assert!(one("match t:\n    case str(format_map=f): pass").contains("'format_map'"));
+    }
+
+    #[test]
+    fn mro_is_refused_as_an_attribute_but_not_as_a_word() {
+        assert!(one("str.mro()[-1]").contains("Access to attribute 'mro'"));
+        assert!(one("match t:\n    case str(mro=m): pass").contains("attribute 'mro'"));
+        assert!(violations("x = {'mro': 1}['mro']").is_empty());
     }
 
     #[test]

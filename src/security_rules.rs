@@ -72,8 +72,25 @@ pub const BLOCKED_ATTRIBUTES: [&str; 50] = [
     "__spec__",
 ];
 
-/// `str.format`-like methods whose templates can reach attributes.
-pub const FORMAT_METHODS: [&str; 4] = ["format", "format_map", "vformat", "get_field"];
+/// `str.format`-like methods whose templates can reach attributes (`_vformat` is
+/// `string.Formatter`'s own, which formats a template just as well).
+pub const FORMAT_METHODS: [&str; 5] = ["format", "format_map", "vformat", "get_field", "_vformat"];
+
+/// Attributes refused beyond n8n's list, by attribute syntax and in class patterns only (not as
+/// string literals, so data that happens to hold the word is not refused): `mro()` hands out
+/// the denied `object` and `type`.
+pub const INTROSPECTION_ATTRIBUTES: [&str; 1] = ["mro"];
+
+/// Whether reading this attribute by attribute syntax is refused.
+pub fn is_refused_attribute_read(name: &str) -> bool {
+    is_blocked_attribute(name) || INTROSPECTION_ATTRIBUTES.contains(&name)
+}
+
+/// Whether a class pattern may not extract this attribute: a blocked one, or a format method,
+/// which a keyword pattern would hand out as a bound method the format guard never sees.
+pub fn is_refused_match_attribute(name: &str) -> bool {
+    is_refused_attribute_read(name) || FORMAT_METHODS.contains(&name)
+}
 
 pub fn is_blocked_name(name: &str) -> bool {
     BLOCKED_NAMES.contains(&name)
