@@ -1,18 +1,19 @@
 """Fork server: the one long-lived Python process the Rust runner starts for task children.
 
 Owns the control-socket protocol and the children's lives: it reads the configuration, loads the
-sandbox (python/sandbox.py) and child (python/child.py) modules from source, preloads modules
-once, learns which sandbox layers the kernel grants, reports ready, then forks one fresh child
-per fork request, reports each child's exit code on that child's status pipe, reaps children,
-and kills them all when the Rust side goes away. How a child is confined lives in sandbox.py,
-what it does with its task in child.py.
+sandbox module (python/sandbox.py) and the task package (python/n8n_task/) from source, preloads
+modules once, learns which sandbox layers the kernel grants, reports ready, then forks one fresh
+child per fork request, reports each child's exit code on that child's status pipe, reaps
+children, and kills them all when the Rust side goes away. How a child is confined lives in
+sandbox.py, what it does with its task in the n8n_task package (its entry point: entry.py).
 
 Started by `python -I -B -c <a one-line bootstrap>` that reads this text as the first message
 on fd 3, one end of an AF_UNIX SOCK_SEQPACKET socketpair (the control socket), and runs it as
 `__main__` (tests may also run it directly with `-c <this text>`). Then, on the same socket:
-  1. Rust -> us: one JSON config message: child_source, sandbox_source, preload, block_env,
-     builtins_deny, stdlib_allow, external_allow, blocked_names, blocked_attributes,
-     allow_transitive_imports, limits, sandbox (unknown keys are ignored).
+  1. Rust -> us: one JSON config message: task_modules ([name, source] pairs of the n8n_task
+     package's modules, in load order), sandbox_source, preload, block_env, builtins_deny,
+     stdlib_allow, external_allow, blocked_names, blocked_attributes, allow_transitive_imports,
+     limits, sandbox (unknown keys are ignored).
   2. us -> Rust: one JSON ready message (ready, pid, python, executable, stdlib_dir,
      stdlib_module_names, sandbox: the layers in force).
   3. Rust -> us: fork requests, each the byte b"F" plus fds task_r, result_w, status_w.
@@ -35,14 +36,17 @@ import sys
 import types
 
 CONTROL_FD = 3
-# The config carries child.py's source; a SEQPACKET message is bounded by the socket's send
-# buffer, so this is generous. Allocated once.
+# The config carries the task package's source; a SEQPACKET message is bounded by the socket's
+# send buffer, so this is generous. Allocated once.
 CONFIG_BUFSIZE = 16 * 1024 * 1024
 REQUEST_BUFSIZE = 16
 # More than the 3 expected, so a request with too many fds is seen whole and closed.
 MAX_REQUEST_FDS = 16
 FORK_REQUEST = b"F"
-CHILD_MODULE_NAME = "n8n_child"
+# The task package (python/n8n_task/): its modules are loaded as n8n_task.<name>, and the
+# forkserver calls prepare() and run_task() of its entry module.
+TASK_PACKAGE = "n8n_task"
+TASK_ENTRY = "entry"
 SANDBOX_MODULE_NAME = "n8n_sandbox"
 CHILD_FAILURE_EXIT = 70
 STATUS_RECORD = struct.Struct(">ci")
@@ -58,10 +62,10 @@ CLOEXEC_ON_RECEIVE = getattr(socket, "MSG_CMSG_CLOEXEC", 0)
 class State:
     """Everything the main loop and a freshly forked child need to know."""
 
-    def __init__(self, sock, config, child_module, sandbox):
+    def __init__(self, sock, config, task_entry, sandbox):
         self.sock = sock
         self.config = config
-        self.child_module = child_module
+        self.task_entry = task_entry
         self.sandbox = sandbox
         self.wake_r = -1
         self.wake_w = -1
@@ -99,14 +103,14 @@ def main():
     # Task children (same user, unless the runner is root) must not read this process's memory
     # or /proc files.
     sandbox.libc.prctl(PR_SET_DUMPABLE, 0, 0, 0, 0)
-    child_module = load_module(CHILD_MODULE_NAME, config["child_source"])
+    task_entry = load_task_package(config["task_modules"])
     preload_modules(config.get("preload") or ())
-    prepare = getattr(child_module, "prepare", None)
+    prepare = getattr(task_entry, "prepare", None)
     if prepare is not None:
         prepare(config)
     # After every import: the sandbox lets tasks read what sys.path names now.
     sandbox.start()
-    state = State(sock, config, child_module, sandbox)
+    state = State(sock, config, task_entry, sandbox)
     probe_sandbox(state)
     install_signal_handlers(state)
     # Everything loaded so far is shared with every child; freezing keeps the collector from
@@ -144,20 +148,51 @@ def receive_config(sock):
     if flags & socket.MSG_TRUNC:
         raise SystemExit(f"configuration message larger than {CONFIG_BUFSIZE} bytes")
     config = json.loads(message.decode("utf-8"))
-    if not isinstance(config, dict) or not all(
-        isinstance(config.get(key), str) for key in ("child_source", "sandbox_source")
-    ):
-        raise SystemExit("configuration must be a JSON object with child_source and "
-                         "sandbox_source strings")
+    if not (isinstance(config, dict) and isinstance(config.get("sandbox_source"), str)
+            and is_module_list(config.get("task_modules"))):
+        raise SystemExit("configuration must be a JSON object with task_modules ([name, source] "
+                         "pairs, the entry module among them) and a sandbox_source string")
     return config
 
 
-def load_module(name, source):
+def is_module_list(modules):
+    return (
+        isinstance(modules, list)
+        and all(
+            isinstance(pair, list) and len(pair) == 2
+            and all(isinstance(part, str) for part in pair) and pair[0].isidentifier()
+            for pair in modules
+        )
+        and TASK_ENTRY in (name for name, _ in modules)
+    )
+
+
+def load_module(name, source, package=None):
     module = types.ModuleType(name)
+    # The package relative imports (`from .errors import ...`) resolve against.
+    module.__package__ = package
     sys.modules[name] = module
     code = compile(source, f"<{name}>", "exec", dont_inherit=True)
     exec(code, module.__dict__)
     return module
+
+
+def load_task_package(modules):
+    """Loads the task package's modules, [name, source] pairs in load order (each imports only
+    modules before it), as n8n_task.<name>; returns the entry module.
+
+    The package is a module made here, with an empty __path__: its modules' relative imports
+    find the ones already loaded in sys.modules, and nothing is ever looked up on disk. Every
+    module is compiled under the filename <n8n_task.<name>>, which is how tracebacks tell the
+    runner's frames from the user's.
+    """
+    package = types.ModuleType(TASK_PACKAGE)
+    package.__path__ = []
+    package.__package__ = TASK_PACKAGE
+    sys.modules[TASK_PACKAGE] = package
+    for name, source in modules:
+        setattr(package, name, load_module(f"{TASK_PACKAGE}.{name}", source, TASK_PACKAGE))
+    return getattr(package, TASK_ENTRY)
 
 
 def preload_modules(names):
@@ -560,7 +595,7 @@ def become_child(state, task_r, result_w, status_w, saved_mask):
         close_all((state.wake_r, state.wake_w, status_w))
         close_all(state.children.values())
         state.children.clear()
-        state.child_module.run_task(task_r, result_w, state.config)
+        state.task_entry.run_task(task_r, result_w, state.config)
         code = 0
     except BaseException as exc:
         # No result was written (or only part of one): Rust sees exit code 70 instead.

@@ -1,8 +1,8 @@
 """Kernel sandbox of task processes: what the operating system enforces under the Python guards.
 
 Owns every confinement step between fork() and user code, and the set-up those steps need. The
-guards in child.py can be bypassed by an allowed module; what this module sets up holds even
-when user code has the real `os`, `ctypes` and `subprocess`.
+guards in the n8n_task package can be bypassed by an allowed module; what this module sets up
+holds even when user code has the real `os`, `ctypes` and `subprocess`.
 
 The forkserver loads this source as module ``n8n_sandbox`` and builds one ``Sandbox`` from the
 ``sandbox`` and ``limits`` parts of its configuration. Two ways to confine, chosen once at start:

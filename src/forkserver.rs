@@ -1,18 +1,17 @@
 //! The Python forkserver: one long-lived interpreter that forks a fresh child per task.
 //!
 //! Started at boot with a clean environment (it never sees the runner's tokens), it preloads the
-//! child-side code (`python/child.py`, `python/sandbox.py`) and common modules once, so a task
-//! costs a `fork()` instead of an interpreter start. Where the kernel allows, it starts as PID 1
-//! of user, PID and mount namespaces of its own: it can then give each task namespaces of its
-//! own without the runner being root, it holds no privilege outside them, and when it dies the
-//! kernel kills every task process with it. We talk to it over a `SOCK_SEQPACKET` socketpair on
-//! its fd 3: the first message is its configuration, it answers once when ready, and from then
-//! on every message is a fork request carrying three pipe ends by `SCM_RIGHTS` (see
-//! [`Connection::request_child`]). Its stderr, which task processes inherit, reaches our log
-//! only line by line behind a `python:` prefix, so nothing a task writes can pass for a line of
-//! the runner's own. A supervisor thread waits on the process and starts a new one if it dies;
-//! tasks in flight at that moment fail (their status pipes reach EOF), later tasks use the new
-//! forkserver.
+//! child-side code (the `python/n8n_task/` package, `python/sandbox.py`) and common modules once,
+//! so a task costs a `fork()` instead of an interpreter start. Where the kernel allows, it starts
+//! as PID 1 of user, PID and mount namespaces of its own: it can then give each task namespaces of
+//! its own without the runner being root, it holds no privilege outside them, and when it dies the
+//! kernel kills every task process with it. We talk to it over a `SOCK_SEQPACKET` socketpair on its
+//! fd 3: the first message is its configuration, it answers once when ready, and from then on every
+//! message is a fork request carrying three pipe ends by `SCM_RIGHTS` (see
+//! [`Connection::request_child`]). Its stderr, which task processes inherit, reaches our log only
+//! line by line behind a `python:` prefix, so nothing a task writes can pass for a line of the
+//! runner's own. A supervisor thread waits on the process and starts a new one if it dies; tasks in
+//! flight at that moment fail (their status pipes reach EOF), later tasks use the new forkserver.
 
 use std::ffi::CString;
 use std::io::IoSlice;
@@ -44,8 +43,11 @@ const FORKSERVER_PY: &str = include_str!("../python/forkserver.py");
 const BOOTSTRAP: &str = "import socket; control = socket.socket(fileno=3); \
     source = control.recv(1 << 20); control.detach(); \
     exec(compile(source, '<n8n_forkserver>', 'exec'), {'__name__': '__main__'})";
-/// The child-side code, handed to the forkserver in its configuration.
-const CHILD_PY: &str = include_str!("../python/child.py");
+/// The child-side code, the `n8n_task` package (`python/n8n_task/`), handed to the forkserver in
+/// its configuration as `task_modules`: (module name, source) pairs in the order the forkserver
+/// loads them, each module importing only modules before it. The forkserver calls `prepare` and
+/// `run_task` of `entry`. A new module must be added here (a test checks the directory).
+const TASK_MODULES: &[(&str, &str)] = &[("entry", include_str!("../python/n8n_task/entry.py"))];
 /// The confinement of task children, handed over the same way.
 const SANDBOX_PY: &str = include_str!("../python/sandbox.py");
 
@@ -317,7 +319,7 @@ fn spawn(settings: &Settings) -> Result<(Process, Connection), String> {
         )
         .map_err(|err| format!("Failed to start the Python forkserver: {err}"))?;
         let mut config = settings.config.clone();
-        config.insert("child_source".into(), CHILD_PY.into());
+        config.insert("task_modules".into(), serde_json::json!(TASK_MODULES));
         config.insert("sandbox_source".into(), SANDBOX_PY.into());
         if let Some(serde_json::Value::Object(sandbox)) = config.get_mut("sandbox") {
             sandbox.insert(
@@ -644,6 +646,72 @@ impl LineLimiter {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    /// The package's `.py` files, by module name.
+    fn task_module_files() -> Vec<(String, String)> {
+        let dir = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("python/n8n_task");
+        let mut files: Vec<(String, String)> = std::fs::read_dir(&dir)
+            .expect("python/n8n_task exists")
+            .map(|entry| entry.expect("readable directory").path())
+            .filter(|path| path.extension().is_some_and(|ext| ext == "py"))
+            .map(|path| {
+                let name = path.file_stem().unwrap().to_string_lossy().into_owned();
+                let source = std::fs::read_to_string(&path).expect("readable module");
+                (name, source)
+            })
+            .collect();
+        files.sort();
+        files
+    }
+
+    #[test]
+    fn every_task_module_is_sent_to_the_forkserver() {
+        let mut sent: Vec<(String, String)> = TASK_MODULES
+            .iter()
+            .map(|(name, source)| (name.to_string(), source.to_string()))
+            .collect();
+        sent.sort();
+        let names = |modules: &[(String, String)]| -> Vec<String> {
+            modules.iter().map(|(name, _)| name.clone()).collect()
+        };
+        let on_disk = task_module_files();
+        assert_eq!(
+            names(&sent),
+            names(&on_disk),
+            "every python/n8n_task/*.py must be listed once in TASK_MODULES (src/forkserver.rs)"
+        );
+        // Each name carries its own file's source, not another module's.
+        assert_eq!(sent, on_disk);
+        assert!(TASK_MODULES.iter().any(|(name, _)| *name == "entry"));
+    }
+
+    #[test]
+    fn task_modules_import_only_modules_loaded_before_them() {
+        for (index, (name, source)) in TASK_MODULES.iter().enumerate() {
+            let earlier: Vec<&str> = TASK_MODULES[..index].iter().map(|(n, _)| *n).collect();
+            for line in source.lines() {
+                let statement = line.trim_start();
+                if !statement.starts_with("from .") {
+                    continue;
+                }
+                // The package leaves sys.modules once the forkserver is prepared, so a relative
+                // import run later (inside a function) would fail in every task.
+                assert_eq!(
+                    statement, line,
+                    "{name}: relative imports only at module level"
+                );
+                let imported = statement["from .".len()..]
+                    .split_whitespace()
+                    .next()
+                    .unwrap_or("");
+                assert!(
+                    !imported.is_empty() && earlier.contains(&imported),
+                    "{name}: `{line}` must name a module TASK_MODULES lists before {name} \
+                     (write `from .module import ...`)"
+                );
+            }
+        }
+    }
 
     #[test]
     fn a_program_without_a_slash_is_found_in_path() {

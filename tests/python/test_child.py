@@ -1,4 +1,4 @@
-"""Black-box tests of python/forkserver.py and python/child.py.
+"""Black-box tests of python/forkserver.py and the task package, python/n8n_task/.
 
 Each test drives the real forkserver the way the Rust runner does: a SOCK_SEQPACKET socketpair
 whose one end is the server's fd 3, a JSON configuration, the ready reply, then fork requests
@@ -10,6 +10,7 @@ Run: python3 -m unittest discover -s tests/python
 
 import json
 import os
+import re
 import select
 import signal
 import socket
@@ -22,10 +23,23 @@ import unittest
 from pathlib import Path
 
 PYTHON = os.environ.get("N8N_RUNNERS_PYTHON") or sys.executable
-PYTHON_DIR = Path(__file__).resolve().parents[2] / "python"
+REPO_DIR = Path(__file__).resolve().parents[2]
+PYTHON_DIR = REPO_DIR / "python"
 FORKSERVER_SOURCE = (PYTHON_DIR / "forkserver.py").read_text(encoding="utf-8")
-CHILD_SOURCE = (PYTHON_DIR / "child.py").read_text(encoding="utf-8")
 SANDBOX_SOURCE = (PYTHON_DIR / "sandbox.py").read_text(encoding="utf-8")
+
+
+def task_modules():
+    """The task package's modules as [name, source] pairs, in the order the runner sends them:
+    read from TASK_MODULES in src/forkserver.rs, so the order is written down once."""
+    listing = (REPO_DIR / "src" / "forkserver.rs").read_text(encoding="utf-8")
+    names = re.findall(r'\("(\w+)", include_str!\("\.\./python/n8n_task/\1\.py"\)\)', listing)
+    assert names, "TASK_MODULES not found in src/forkserver.rs"
+    package = PYTHON_DIR / "n8n_task"
+    return [[name, (package / f"{name}.py").read_text(encoding="utf-8")] for name in names]
+
+
+TASK_MODULES = task_modules()
 
 DEFAULT_DENY = (
     "eval,exec,compile,open,input,breakpoint,getattr,object,type,vars,setattr,delattr,"
@@ -158,7 +172,7 @@ class ForkServer:
             "allow_transitive_imports": False,
         }
         settings.update(config)
-        settings["child_source"] = CHILD_SOURCE
+        settings["task_modules"] = TASK_MODULES
         settings["sandbox_source"] = SANDBOX_SOURCE
         self.sock, theirs = socket.socketpair(socket.AF_UNIX, socket.SOCK_SEQPACKET)
         self.stderr = tempfile.TemporaryFile()
@@ -516,7 +530,7 @@ class WrappingTests(SharedServerTest):
     def test_stack_leaves_out_wrapper_and_runner_frames(self):
         stack = self.error_of(all_items("x = 1\nraise RuntimeError('boom')"))["stack"]
         self.assertNotIn("<module>", stack)
-        self.assertNotIn("n8n_child", stack)
+        self.assertNotIn("n8n_", stack)
         self.assertEqual(stack.count('File "'), 1, stack)
 
     def test_stack_keeps_the_library_frames_after_the_last_user_frame(self):

@@ -1,4 +1,4 @@
-"""Black-box tests of the child-side security guards in python/child.py (protocol §10.2-§10.6).
+"""Black-box tests of the child-side guards in python/n8n_task/ (protocol §10.2-§10.6).
 
 Like test_child.py, each test drives the real forkserver over its control socket; the harness
 comes from test_child.py. Each class starts one forkserver with the configuration it needs.
@@ -22,8 +22,8 @@ sys.path.insert(0, str(Path(__file__).resolve().parent))
 from test_child import (  # noqa: E402  (the path above makes the harness importable)
     BLOCKED_ATTRIBUTES,
     BLOCKED_NAMES,
-    CHILD_SOURCE,
     SANDBOX_SOURCE,
+    TASK_MODULES,
     DEFAULT_DENY,
     FORKSERVER_SOURCE,
     LAUNCHER,
@@ -230,7 +230,15 @@ class ExternalWildcardTests(GuardTest):
         error = self.error_of("__import__('path', {'__name__': 'os.x'}, None, (), 1)")
         self.assertEqual(error["message"], NO_PARENT)
 
-    def test_the_runner_module_is_not_importable(self):
+    def test_the_runner_modules_are_not_importable(self):
+        # With every external package allowed, only pruning keeps user code from them. The
+        # package goes first, so a submodule's import fails on the package's name.
+        modules = ["n8n_task"] + [f"n8n_task.{name}" for name, _ in TASK_MODULES]
+        for module in modules:
+            with self.subTest(module=module):
+                error = self.error_of(f"import {module}")
+                self.assertEqual(error["message"], "No module named 'n8n_task'")
+        # The name refusals still show in their stacks (see STACK_MODULE_NAME) is no module.
         error = self.error_of("import n8n_child")
         self.assertEqual(error["message"], "No module named 'n8n_child'")
 
@@ -444,8 +452,9 @@ class ModulePruningTests(GuardTest):
         code = "import sys\nreturn ['json' in sys.modules, 'json.decoder' in sys.modules]"
         self.assertEqual(self.result_of(code), [True, True])
 
-    def test_the_runner_module_is_not_loaded(self):
-        self.assertIs(self.result_of("import sys\nreturn 'n8n_child' in sys.modules"), False)
+    def test_the_runner_modules_are_not_loaded(self):
+        code = "import sys\nreturn [name for name in sys.modules if name.startswith('n8n_')]"
+        self.assertEqual(self.result_of(code), [])
 
     def test_main_is_an_empty_module_not_the_forkserver(self):
         code = "import sys\nreturn sorted(sys.modules['__main__'].__dict__)"
@@ -960,7 +969,7 @@ class ValidateOnlyTests(GuardTest):
 def start_with(config):
     """Starts a forkserver with exactly this config; returns (first reply or None, exit code,
     stderr). Used where the harness's ForkServer would refuse to continue."""
-    settings = dict(config, child_source=CHILD_SOURCE, sandbox_source=SANDBOX_SOURCE)
+    settings = dict(config, task_modules=TASK_MODULES, sandbox_source=SANDBOX_SOURCE)
     ours, theirs = socket.socketpair(socket.AF_UNIX, socket.SOCK_SEQPACKET)
     with ours, tempfile.TemporaryFile() as stderr:
         command = [PYTHON, "-I", "-B", "-c", FORKSERVER_SOURCE]

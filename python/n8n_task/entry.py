@@ -12,8 +12,8 @@ guard with its AST rewrite, and the sealed callables through which user code rea
 these. Refusals are reported with `"kind": "security"`. A task with `"validateOnly": true` is only
 parsed and compiled, so the runner can quote CPython's own syntax-error wording.
 
-The forkserver loads this source as module ``n8n_child``, calls ``prepare(config)`` once, then
-calls ``run_task(task_fd, result_fd, config)`` in each fresh child. Everything that depends only
+The forkserver loads this source as module ``n8n_task.entry``, calls ``prepare(config)`` once,
+then calls ``run_task(task_fd, result_fd, config)`` in each fresh child. Everything that depends only
 on the configuration (allowlists, guard objects, the builtins mapping) is built by prepare(), so
 children inherit it; a child only installs the process-wide guards and prunes its modules.
 Imports are limited to modules the forkserver loads anyway, so a task pays for none of them.
@@ -92,6 +92,11 @@ IMPLICIT_HELPERS = {
 # module (posix included) without meeting the guard, so user code never gets them.
 IMPORTER_ENTRIES = frozenset(("__loader__", "__spec__"))
 MAPPING_METHODS = ("keys", "values", "items", "get")
+# This package (n8n_task): it and its modules never stay in sys.modules of a child.
+RUNNER_PACKAGE = __package__
+# Stacks end in `<module>.<class>: <message>`; a refusal's class keeps the module name it had
+# when the child was one module, so the error texts users see stay the same.
+STACK_MODULE_NAME = "n8n_child"
 
 ModuleType = type(sys)
 FunctionType = type(lambda: None)
@@ -709,10 +714,14 @@ class SecurityViolationError(Exception):
     """A guard's refusal; reported with kind "security". No methods of its own, so nothing
     of this module hangs off an instance user code may catch."""
 
+    __module__ = STACK_MODULE_NAME
+
 
 class ImportRefusedError(SecurityViolationError, ImportError):
     """The import guard's refusal. Also an ImportError, so that a library's own fallback
     (`except ImportError:`, as zoneinfo has for tzdata) works as it would without the guard."""
+
+    __module__ = STACK_MODULE_NAME
 
 
 def security_violation(message, description, kind=SecurityViolationError):
@@ -723,6 +732,10 @@ def security_violation(message, description, kind=SecurityViolationError):
 
 def is_stdlib(name):
     return name.partition(".")[0] in sys.stdlib_module_names
+
+
+def is_runner_module(name):
+    return name == RUNNER_PACKAGE or name.startswith(RUNNER_PACKAGE + ".")
 
 
 class Allowlist:
@@ -785,8 +798,8 @@ class ImportPolicy:
 
     def keeps_loaded(self, name):
         """Whether a loaded module stays in sys.modules in a child (§10.2 step 2)."""
-        if name == __name__:
-            return False  # this module: its globals are everything the guards protect
+        if is_runner_module(name):
+            return False  # their globals are everything the guards protect
         return self.allows(name) or name in self.helpers
 
 
@@ -1376,7 +1389,8 @@ def is_user_frame(frame, filename):
 
 
 def is_runner_frame(frame):
-    # This module, the forkserver and the sandbox are compiled under names like <n8n_child>.
+    # Every module of this package (<n8n_task.entry>, ...), the forkserver (<n8n_forkserver>)
+    # and the sandbox (<n8n_sandbox>) are compiled under names starting <n8n_.
     return frame.filename.startswith("<n8n_") or frame.filename == "<string>"
 
 
