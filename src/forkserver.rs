@@ -47,7 +47,18 @@ const BOOTSTRAP: &str = "import socket; control = socket.socket(fileno=3); \
 /// its configuration as `task_modules`: (module name, source) pairs in the order the forkserver
 /// loads them, each module importing only modules before it. The forkserver calls `prepare` and
 /// `run_task` of `entry`. A new module must be added here (a test checks the directory).
-const TASK_MODULES: &[(&str, &str)] = &[("entry", include_str!("../python/n8n_task/entry.py"))];
+const TASK_MODULES: &[(&str, &str)] = &[
+    ("filenames", include_str!("../python/n8n_task/filenames.py")),
+    ("errors", include_str!("../python/n8n_task/errors.py")),
+    ("wire", include_str!("../python/n8n_task/wire.py")),
+    ("prints", include_str!("../python/n8n_task/prints.py")),
+    ("scope", include_str!("../python/n8n_task/scope.py")),
+    ("imports", include_str!("../python/n8n_task/imports.py")),
+    ("formats", include_str!("../python/n8n_task/formats.py")),
+    ("wrapping", include_str!("../python/n8n_task/wrapping.py")),
+    ("execution", include_str!("../python/n8n_task/execution.py")),
+    ("entry", include_str!("../python/n8n_task/entry.py")),
+];
 /// The confinement of task children, handed over the same way.
 const SANDBOX_PY: &str = include_str!("../python/sandbox.py");
 

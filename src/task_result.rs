@@ -10,7 +10,7 @@ use serde_json::value::RawValue;
 use crate::child_process::ChildOutcome;
 use crate::messages::TaskErrorBody;
 
-/// The result frame a child writes (see `python/n8n_task/entry.py`).
+/// The result frame a child writes (see `python/n8n_task/wire.py`).
 #[derive(Deserialize)]
 struct ChildReply<'a> {
     status: String,
