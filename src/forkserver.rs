@@ -56,6 +56,7 @@ const TASK_MODULES: &[(&str, &str)] = &[
     ("imports", include_str!("../python/n8n_task/imports.py")),
     ("formats", include_str!("../python/n8n_task/formats.py")),
     ("wrapping", include_str!("../python/n8n_task/wrapping.py")),
+    ("sinks", include_str!("../python/n8n_task/sinks.py")),
     ("execution", include_str!("../python/n8n_task/execution.py")),
     ("entry", include_str!("../python/n8n_task/entry.py")),
 ];

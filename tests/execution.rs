@@ -374,6 +374,21 @@ fn pandas_and_numpy_run_in_the_sandbox_when_installed() {
 }
 
 #[test]
+fn pandas_imports_with_only_external_packages_allowed() {
+    // pandas imports stdlib modules (platform, subprocess, io) that the pruning dropped; they
+    // must come back as the forkserver's own objects, not as broken second copies.
+    if !has_pandas() {
+        eprintln!("SKIPPED: {} has no pandas and numpy", python());
+        return;
+    }
+    let (_b, _r, mut side) = registered_runner(&[("N8N_RUNNERS_EXTERNAL_ALLOW", "*")]);
+    let code = "import pandas as pd\n\
+                return [{'json': {'sum': int(pd.Series([1, 2, 3]).sum())}}]";
+    let outcome = side.run_task("pandas-external", all_items(code, json!([])));
+    assert_eq!(outcome.result(), &json!([{"json": {"sum": 6}}]));
+}
+
+#[test]
 fn prints_appear_in_the_runner_log_marked_as_task_output() {
     let (_b, runner, mut side) = registered_runner(&[]);
     side.run_task(

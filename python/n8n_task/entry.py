@@ -18,6 +18,7 @@ them): each imports only modules above it.
     imports ..... the import guard and pruning sys.modules (§10.2, §10.5)
     formats ..... the format-string guard (§10.6)
     wrapping .... the AST wrapper and the format-call rewrite
+    sinks ....... run-time checks on library functions that take names or source as strings
     execution ... running one task's code, all items or per item
     entry ....... this module: prepare() and run_task()
 """
@@ -34,8 +35,11 @@ from .errors import set_memory_limit_message
 from .execution import PER_ITEM_MODE, execute, validate
 from .filenames import ALL_ITEMS_FILENAME, PER_ITEM_FILENAME
 from .formats import FormatGuard, TemplateScanner
-from .imports import ALWAYS_LOADED, ImportGuard, ImportPolicy, ModuleType, prune_modules
+from .imports import (
+    ALWAYS_LOADED, ImportGuard, ImportPolicy, ModuleType, install_stash, prune_modules,
+)
 from .scope import make_builtins, seal
+from .sinks import NameRules, activate_sinks, install_sinks
 from .wire import encode_reply, read_all, write_frame
 
 # Filled in by prepare() inside the forkserver, so children inherit it instead of rebuilding it.
@@ -56,6 +60,10 @@ def prepare(config):
         # Cleared here too, so each child's own clear (kept as the guarantee) has nothing to do.
         os.environ.clear()
     warm_up(_prepared)
+    # After the warm-up, whose own calls need none of the patches; before settling, so the
+    # patched modules are among those the stash keeps.
+    install_sinks(_prepared.name_rules, _prepared.builtins, _prepared.format_guard,
+                  _prepared.policy)
     _prepared.settle_modules()
 
 
@@ -68,8 +76,10 @@ class Prepared:
             string_list(config, "external_allow"),
             config.get("allow_transitive_imports") is True,
         )
-        blocked = (string_list(config, "blocked_names", required=True)
-                   + string_list(config, "blocked_attributes", required=True))
+        blocked_names = string_list(config, "blocked_names", required=True)
+        blocked_attributes = string_list(config, "blocked_attributes", required=True)
+        blocked = blocked_names + blocked_attributes
+        self.name_rules = NameRules(blocked_names, blocked_attributes)
         guard = ImportGuard(self.policy)
         self.import_guard = seal(guard.builtin_import, "<built-in function __import__>")
         self.importlib_import_guard = seal(guard.importlib_import,
@@ -80,7 +90,7 @@ class Prepared:
         denied = frozenset(string_list(config, "builtins_deny"))
         self.builtins = make_builtins(denied, self.import_guard)
         self.kept_modules = None
-        self.module_refs = ()
+        self.stash = None
 
     def settle_modules(self):
         """Prunes the forkserver's own sys.modules once, so children inherit the result.
@@ -88,11 +98,12 @@ class Prepared:
         Dropping modules in each child instead would write to a page of every dropped module
         object (copy-on-write faults, ~0.5 ms a task). The forkserver keeps working: its code
         and the modules it uses hold their modules by reference. A module it loads later (its
-        own lazy imports) is not in kept_modules, so each child still drops that one. The
-        references keep every dropped module alive, so nothing is freed.
+        own lazy imports) is not in kept_modules, so each child still drops that one. The stash
+        keeps every dropped module alive and hands it back, the same object, to whatever
+        imports it again.
         """
         self.kept_modules = self.modules_to_keep()
-        self.module_refs = tuple(sys.modules.values())
+        self.stash = install_stash()
         prune_modules(self.kept_modules)
 
     def modules_to_keep(self):
@@ -182,6 +193,7 @@ def install_process_guards(prepared):
     """The per-child part of the guards: state of the process, not of the configuration."""
     importlib.import_module = prepared.import_module_guard
     importlib.__import__ = prepared.importlib_import_guard
+    activate_sinks()
     prune_modules(prepared.modules_to_keep())
     # The forkserver's own namespace is __main__; an empty module keeps the entry that some
     # library code expects without exposing the forkserver's state.

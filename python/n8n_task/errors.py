@@ -6,6 +6,7 @@ traceback cut down to the user's frames and the library frames after them, never
 or the runner's own (every module of the runner is compiled under a filename starting `<n8n_`).
 """
 
+import json
 import linecache
 import traceback
 
@@ -107,13 +108,21 @@ def exit_error(exc, context):
 
 
 def own_description(exc):
+    """The exception's own `description`, passed through as n8n's runner does: text as it is,
+    any other JSON value as plain JSON data, anything else as its text."""
     try:
         description = getattr(exc, "description", None)
     except BaseException:
         return ""
-    if isinstance(description, str) and description:
-        return description
-    return ""
+    if description is None:
+        return ""
+    if isinstance(description, str):
+        return str.__str__(description)
+    try:
+        # A plain copy: nothing of a user's dict or list subclass reaches the reply encoder.
+        return json.loads(json.dumps(description, allow_nan=False))
+    except BaseException:
+        return safe_str(description)
 
 
 def safe_str(value):

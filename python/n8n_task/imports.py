@@ -2,11 +2,13 @@
 
 Owns the allowlists as the guards apply them, the checked import entry points (the user's
 `__import__`, `importlib.import_module`, `importlib.__import__`), the module views that keep an
-allowed module from handing out a refused one, and pruning `sys.modules` to what is allowed.
+allowed module from handing out a refused module or a private name, pruning `sys.modules` to
+what is allowed, and the stash that hands a pruned module back when it is imported again.
 """
 
 import builtins
 import importlib
+import importlib.machinery
 import sys
 
 from .errors import ImportRefusedError, security_violation
@@ -39,8 +41,10 @@ IMPLICIT_HELPERS = {
     "string": ("_string",),
 }
 
-# This package (n8n_task): it and its modules never stay in sys.modules of a child.
+# This package (n8n_task) and the forkserver's sandbox module: they never stay in sys.modules of
+# a child, so no import (external "*" included) finds them.
 RUNNER_PACKAGE = __package__
+SANDBOX_MODULE = "n8n_sandbox"
 
 ModuleType = type(sys)
 # Captured at load time in the forkserver, before any child replaces the importlib ones.
@@ -58,7 +62,8 @@ def is_stdlib(name):
 
 
 def is_runner_module(name):
-    return name == RUNNER_PACKAGE or name.startswith(RUNNER_PACKAGE + ".")
+    return (name == RUNNER_PACKAGE or name.startswith(RUNNER_PACKAGE + ".")
+            or name == SANDBOX_MODULE)
 
 
 class Allowlist:
@@ -245,8 +250,29 @@ def module_view(policy, module):
     return view
 
 
+# Documented API that only looks private.
+PUBLIC_PRIVATE = frozenset((("os", "_exit"),))
+# Filled in by sinks.install(): (module name, attribute) -> what a view hands out instead, and
+# module name -> names a view hides (the patches sinks.py adds to a module's globals).
+VIEW_REPLACEMENTS = {}
+HIDDEN_NAMES = {}
+
+
 def _view_attribute(view, name):
     _, module, policy = _VIEWED[id(view)]
+    module_name = module.__name__
+    if is_private(name) and is_stdlib(module_name) and (module_name, name) not in PUBLIC_PRIVATE:
+        # `copy._reconstruct`, `uuid._get_command_stdout`, `dataclasses._create_fn`: helpers
+        # that take names or source. The module's own code still uses them.
+        raise security_violation(IMPORT_VIOLATION, (
+            f"Access to private attribute '{name}' of module '{module_name}' is disallowed, "
+            "because it can be used to bypass security restrictions."
+        ))
+    if name in HIDDEN_NAMES.get(module_name, ()):
+        raise AttributeError(f"module '{module_name}' has no attribute '{name}'")
+    replacement = VIEW_REPLACEMENTS.get((module_name, name))
+    if replacement is not None:
+        return replacement
     value = getattr(module, name)
     if type(value) is not ModuleType:
         return value
@@ -261,6 +287,10 @@ def _view_attribute(view, name):
         policy.refusal(value.__name__)
         or f"Access to module '{value.__name__}' through '{module.__name__}' is disallowed.",
     ) from None
+
+
+def is_private(name):
+    return name.startswith("_") and not (name.startswith("__") and name.endswith("__"))
 
 
 _ModuleView = type(
@@ -403,6 +433,62 @@ def module_path_stub(top, returned, target, policy):
 
 # ---------------------------------------------------------------------------------------------
 # Pruning sys.modules
+
+
+class ModuleStash:
+    """Hands a module dropped from sys.modules back, the very object, when it is imported again.
+
+    Pruning (§10.2 step 2) takes modules out of sys.modules, but library code imports them
+    again, and so may an allowed import of user code. Executed a second time, a module is a
+    second copy whose classes are not the first copy's (a second `io` leaves `subprocess` with
+    `io.TextIOWrapper` None, which breaks `import pandas`), and a copy would lack sinks.py's
+    patches. This finder, first on sys.meta_path, answers for every module loaded when the
+    forkserver settled: importing one again restores the object, with its loaded submodules
+    (`os` with `os.path`). It decides nothing: what user code imports meets the import guard
+    before it gets here.
+    """
+
+    def __init__(self, modules):
+        # Not only modules: 3.10's typing registers classes as `typing.io` and `typing.re`,
+        # which come back with their parent.
+        self._modules = {
+            name: module for name, module in modules.items()
+            if name != "__main__" and not is_runner_module(name)
+        }
+        # id(module) -> its own __spec__, which importlib overwrites on the way back.
+        self._specs = {id(module): getattr(module, "__spec__", None)
+                       for module in self._modules.values() if type(module) is ModuleType}
+        self._loading_step = sys.modules["_frozen_importlib"].module_from_spec.__code__
+
+    def find_spec(self, name, path=None, target=None):
+        module = self._modules.get(name)
+        if type(module) is not ModuleType:
+            return None
+        return importlib.machinery.ModuleSpec(name, self, is_package=hasattr(module, "__path__"))
+
+    def create_module(self, spec):
+        # Only importlib's own loading step gets a module here. Called directly (sys.meta_path
+        # is reachable where sys is allowed), the stash would be an import without the guard.
+        if sys._getframe(1).f_code is not self._loading_step:
+            raise ImportError(f"No module named {spec.name!r}")
+        prefix = spec.name + "."
+        for name, module in self._modules.items():
+            if name.startswith(prefix) and name not in sys.modules:
+                sys.modules[name] = module
+        return self._modules[spec.name]
+
+    def exec_module(self, module):
+        # Executed long ago, in the forkserver; only the spec importlib replaced is put back.
+        spec = self._specs.get(id(module))
+        if spec is not None:
+            module.__spec__ = spec
+
+
+def install_stash():
+    """In the forkserver, before it prunes: every module loaded now can come back unchanged."""
+    stash = ModuleStash(dict(sys.modules))
+    sys.meta_path.insert(0, stash)
+    return stash
 
 
 def prune_modules(kept):

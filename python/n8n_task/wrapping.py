@@ -3,7 +3,9 @@
 Owns parsing the code and putting it inside `def _user_function(): ...` at the AST level (so
 multi-line strings and line numbers stay the user's and a top-level `return` works), keeping
 `from __future__` imports at module level, and the rewrite that routes every format call
-through the format guard, refusing code that binds the guard's name.
+through the format guard. The rewrite refuses what would take a format method past the guard
+(binding the guard's name, a bare `x.format`, a class pattern extracting it) and `.mro`, which
+hands out the denied `object`: the static check refuses these too, and this holds without it.
 """
 
 import ast
@@ -16,6 +18,9 @@ OUTPUT_NAME = "__n8n_internal_user_output__"
 WRAPPER_NAME = "_user_function"
 # FunctionDef has type_params since 3.12; giving it explicitly keeps every version quiet.
 TYPE_PARAMS = {"type_params": []} if "type_params" in ast.FunctionDef._fields else {}
+# Refused by attribute syntax and in class patterns (as the static check does): `mro()` hands
+# out the denied `object` and `type`.
+INTROSPECTION_ATTRIBUTES = frozenset(("mro",))
 
 
 def compile_user_code(code, filename, guard_formats=True):
@@ -95,15 +100,48 @@ class FormatCallRewriter(ast.NodeTransformer):
     """
 
     def visit_Call(self, node):
-        self.generic_visit(node)
         callee = node.func
         if not isinstance(callee, ast.Attribute) or callee.attr not in GUARDED_FORMAT_METHODS:
-            return node
+            return self.generic_visit(node)
+        # The callee itself is not visited: visit_Attribute refuses a format method that is
+        # not called on the spot.
+        receiver = self.visit(callee.value)
+        args = [self.visit(arg) for arg in node.args]
+        keywords = [self.visit(keyword) for keyword in node.keywords]
         guard = ast.copy_location(ast.Name(id=SAFE_FORMAT_NAME, ctx=ast.Load()), callee)
         method = ast.copy_location(ast.Constant(value=callee.attr, kind=None), callee)
-        call = ast.Call(func=guard, args=[method, callee.value, *node.args],
-                        keywords=node.keywords)
+        call = ast.Call(func=guard, args=[method, receiver, *args], keywords=keywords)
         return ast.copy_location(call, node)
+
+    def visit_Attribute(self, node):
+        if node.attr in GUARDED_FORMAT_METHODS:
+            # `f = t.format` or `partial(str.format, t)`: a bound method the guard never sees.
+            raise security_violation(FORMAT_VIOLATION, (
+                f"Line {node.lineno}: Extracting '{node.attr}' as a bound method is disallowed; "
+                "call it directly on its receiver instead."
+            ))
+        if node.attr in INTROSPECTION_ATTRIBUTES:
+            raise security_violation(FORMAT_VIOLATION, (
+                f"Line {node.lineno}: Access to attribute '{node.attr}' is disallowed, because "
+                "it can be used to bypass security restrictions."
+            ))
+        return self.generic_visit(node)
+
+    def visit_MatchClass(self, node):
+        if node.patterns:
+            # The positions name attributes through the class's __match_args__, which user
+            # code can set to a format method.
+            raise security_violation(FORMAT_VIOLATION, (
+                f"Line {node.lineno}: Positional match patterns are disallowed for security "
+                "reasons."
+            ))
+        for name in node.kwd_attrs:
+            if name in GUARDED_FORMAT_METHODS or name in INTROSPECTION_ATTRIBUTES:
+                raise security_violation(FORMAT_VIOLATION, (
+                    f"Line {node.lineno}: Match pattern extracting attribute '{name}' is "
+                    "disallowed, because it can be used to bypass security restrictions."
+                ))
+        return self.generic_visit(node)
 
     def visit_Name(self, node):
         if not isinstance(node.ctx, ast.Load):

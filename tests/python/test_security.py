@@ -220,6 +220,11 @@ class ExternalWildcardTests(GuardTest):
     def test_wildcard_does_not_extend_to_the_stdlib(self):
         self.assert_import_refused("import os", STDLIB_MESSAGE.format("os", "json"))
 
+    def test_wildcard_does_not_reach_the_runners_own_modules(self):
+        for name in ("n8n_sandbox", "n8n_task", "n8n_task.entry"):
+            error = self.error_of(f"import {name}")
+            self.assertEqual(error["message"], f"No module named '{name.partition('.')[0]}'")
+
     def test_relative_import_without_anchor_fails_as_cpython_would(self):
         error = self.error_of("__import__('x', {}, None, (), 1)")
         self.assertEqual(error["kind"], "runtime")

@@ -1,0 +1,292 @@
+"""Library sinks: stdlib functions that turn a string into an attribute access or into code.
+
+The wrapper's checks see the user's source; these functions take their names and source as
+run-time strings, so they meet the checks here instead, when they run in a task child:
+- attribute-by-name helpers (`operator.attrgetter`, `operator.methodcaller`,
+  `functools.update_wrapper`, `functools.wraps`) refuse blocked attribute names, and a
+  `methodcaller` of a format method goes through the format guard;
+- `typing` compiles string annotations (`ForwardRef`) under the same name checks and the
+  format rewrite as the user's code, and `typing`, `inspect` and `dataclasses` evaluate or run
+  what they compile with the task's builtins, never the real ones;
+- `string.Formatter.get_field` refuses a blocked attribute at the moment its field walk reaches
+  it, whatever a subclass's `parse` made of the template;
+- `enum`'s `_convert_` reads only modules the allowlists allow.
+
+The patches go in once, in the forkserver (`install_sinks`); they act only after `activate_sinks()` in a
+task child, so the forkserver's own imports run as they would without them. The module views
+(imports.py) hand out the checked helpers and hide the names added to a module here. The module
+stash (imports.py) keeps a second, unpatched copy of these modules from being imported.
+"""
+
+import ast
+import functools
+import operator
+import string
+
+from .errors import security_violation
+from .formats import FORMAT_DESCRIPTION, FORMAT_VIOLATION, GUARDED_FORMAT_METHODS, SAFE_FORMAT_NAME
+from .imports import HIDDEN_NAMES, VIEW_REPLACEMENTS
+from .scope import seal
+from .wrapping import INTROSPECTION_ATTRIBUTES, FormatCallRewriter
+
+RUNTIME_VIOLATION = "Security violation detected"
+# What dataclasses' own generated code reads; any other blocked attribute in it was injected.
+DATACLASS_ATTRIBUTES = frozenset(("__class__", "__setattr__", "__delattr__", "__qualname__"))
+# Module globals added by install(): they shadow the builtins of that name for the module's own
+# code, and user code never sees them through a module view.
+HIDDEN_MODULE_NAMES = {
+    "typing": frozenset(("compile", "eval")),
+    "inspect": frozenset(("eval",)),
+    "dataclasses": frozenset(("exec",)),
+}
+
+ORIGINAL_COMPILE = compile
+ORIGINAL_EVAL = eval
+ORIGINAL_EXEC = exec
+
+
+class _State:
+    """What the patches need in a child, filled in by install() and activate()."""
+
+    active = False
+    rules = None
+    builtins = None
+    format_guard = None
+    policy = None
+
+
+_state = _State()
+
+
+class NameRules:
+    """The blocked names and attributes (§9.2) as the run-time checks apply them."""
+
+    def __init__(self, blocked_names, blocked_attributes):
+        self.names = frozenset(blocked_names)
+        self.attributes = frozenset(blocked_attributes) | INTROSPECTION_ATTRIBUTES
+
+    def check_attribute(self, name, allowed=frozenset()):
+        if not isinstance(name, str):
+            return  # getattr raises its own TypeError
+        if name in allowed:
+            return
+        if name in self.attributes or is_name_mangled(name):
+            raise refused_attribute(name)
+
+    def check_tree(self, tree, allowed_attributes=frozenset()):
+        for node in ast.walk(tree):
+            if isinstance(node, ast.Attribute):
+                self.check_attribute(node.attr, allowed_attributes)
+            elif isinstance(node, ast.Name) and node.id in self.names:
+                raise security_violation(RUNTIME_VIOLATION, (
+                    f"Access to name '{node.id}' is disallowed, because it can be used to "
+                    "bypass security restrictions."
+                ))
+
+
+def is_name_mangled(name):
+    return name.startswith("_") and not name.startswith("__") and "__" in name[1:]
+
+
+def refused_attribute(name):
+    return security_violation(RUNTIME_VIOLATION, (
+        f"Access to attribute '{name}' is disallowed, because it can be used to bypass "
+        "security restrictions."
+    ))
+
+
+# ---------------------------------------------------------------------------------------------
+# Set-up
+
+
+def install_sinks(rules, builtins_mapping, format_guard, policy):
+    """In the forkserver: patches the sinks of the modules named here, importing them."""
+    _state.rules = rules
+    _state.builtins = builtins_mapping
+    _state.format_guard = format_guard
+    _state.policy = policy
+    import dataclasses
+    import enum
+    import inspect
+    import typing
+
+    typing.compile = task_compile
+    typing.eval = task_eval
+    inspect.eval = task_eval
+    dataclasses.exec = dataclass_exec
+    HIDDEN_NAMES.update(HIDDEN_MODULE_NAMES)
+    for (module, name), helper in HELPER_REPLACEMENTS.items():
+        VIEW_REPLACEMENTS[module, name] = seal(helper, f"<built-in function {name}>")
+    string.Formatter.get_field = checked_get_field
+    functools.cached_property.__set_name__ = checked_set_name(
+        functools.cached_property.__set_name__)
+    for owner in (enum.Enum, type(enum.Enum)):
+        original = owner.__dict__.get("_convert_")
+        if original is not None:
+            setattr(owner, "_convert_", checked_convert(original))
+
+
+def activate_sinks():
+    """In a task child, before user code runs: from now on the patches check."""
+    _state.active = True
+
+
+# ---------------------------------------------------------------------------------------------
+# Attribute-by-name helpers: what the module views of operator and functools hand out
+
+
+def attrgetter(attr, /, *attrs):
+    for dotted in (attr, *attrs):
+        if isinstance(dotted, str):
+            for name in dotted.split("."):
+                check_helper_name(name)
+    return operator.attrgetter(attr, *attrs)
+
+
+def methodcaller(name, /, *args, **kwargs):
+    check_helper_name(name, format_methods_allowed=True)
+    if name in GUARDED_FORMAT_METHODS:
+        guard = _state.format_guard
+        return seal(lambda receiver: guard(name, receiver, *args, **kwargs),
+                    f"operator.methodcaller({name!r}, ...)")
+    return operator.methodcaller(name, *args, **kwargs)
+
+
+def update_wrapper(wrapper, wrapped, assigned=functools.WRAPPER_ASSIGNMENTS,
+                   updated=functools.WRAPPER_UPDATES):
+    for name in (*assigned, *updated):
+        check_helper_name(name)
+    return functools.update_wrapper(wrapper, wrapped, assigned, updated)
+
+
+def wraps(wrapped, assigned=functools.WRAPPER_ASSIGNMENTS, updated=functools.WRAPPER_UPDATES):
+    for name in (*assigned, *updated):
+        check_helper_name(name)
+    return functools.wraps(wrapped, assigned, updated)
+
+
+def check_helper_name(name, format_methods_allowed=False):
+    # The stock assignments of update_wrapper name blocked attributes (__module__, __qualname__,
+    # __dict__ ...): only names the caller chose differently are checked.
+    if name in functools.WRAPPER_ASSIGNMENTS or name in functools.WRAPPER_UPDATES:
+        return
+    if name in GUARDED_FORMAT_METHODS and not format_methods_allowed:
+        raise refused_attribute(name)
+    _state.rules.check_attribute(name)
+
+
+# (module, attribute) -> what a module view hands user code instead of the real attribute.
+HELPER_REPLACEMENTS = {
+    ("operator", "attrgetter"): attrgetter,
+    ("operator", "methodcaller"): methodcaller,
+    ("functools", "update_wrapper"): update_wrapper,
+    ("functools", "wraps"): wraps,
+}
+
+
+# ---------------------------------------------------------------------------------------------
+# Source-text sinks
+
+
+def task_compile(source, filename, mode, flags=0, dont_inherit=False, optimize=-1):
+    """typing's compile: string annotations meet the user code's name checks and format
+    rewrite before they are compiled."""
+    if _state.active and isinstance(source, (str, bytes, bytearray)):
+        source = checked_tree(source, filename, mode)
+    return ORIGINAL_COMPILE(source, filename, mode, flags, dont_inherit, optimize)
+
+
+def checked_tree(source, filename, mode, allowed_attributes=frozenset()):
+    tree = ast.parse(source, filename, mode)
+    _state.rules.check_tree(tree, allowed_attributes)
+    tree = FormatCallRewriter().visit(tree)
+    return ast.fix_missing_locations(tree)
+
+
+def task_eval(source, globals=None, locals=None):
+    """typing's and inspect's eval: the task's builtins, whatever globals the caller gave."""
+    if not _state.active:
+        return ORIGINAL_EVAL(source, globals, locals)
+    if isinstance(source, (str, bytes, bytearray)):
+        source = ORIGINAL_COMPILE(checked_tree(source, "<string>", "eval"), "<string>", "eval")
+    return ORIGINAL_EVAL(source, task_globals(globals), locals)
+
+
+def dataclass_exec(source, globals=None, locals=None):
+    """dataclasses' exec of the methods it generates. Field names are pasted into that source,
+    so it is checked too, allowing only the attributes dataclasses itself reads."""
+    if not _state.active:
+        return ORIGINAL_EXEC(source, globals, locals)
+    if isinstance(source, (str, bytes, bytearray)):
+        tree = checked_tree(source, "<string>", "exec", DATACLASS_ATTRIBUTES)
+        source = ORIGINAL_COMPILE(tree, "<string>", "exec")
+    return ORIGINAL_EXEC(source, task_globals(globals), locals)
+
+
+def task_globals(globals):
+    """A copy of globals whose builtins are the task's, with the format guard the rewrite
+    calls. A copy: the caller's dict (a module's own) keeps its real builtins."""
+    scope = dict(globals) if globals is not None else {}
+    scope["__builtins__"] = _state.builtins
+    scope[SAFE_FORMAT_NAME] = _state.format_guard
+    return scope
+
+
+# ---------------------------------------------------------------------------------------------
+# string.Formatter's field walk
+
+
+def checked_get_field(self, field_name, args, kwargs):
+    """string.Formatter.get_field with each step checked as it is taken: a subclass's parse()
+    cannot hide a field from the format guard, since every walk ends up here or in str.format
+    (whose templates the guard scans)."""
+    import _string
+
+    first, rest = _string.formatter_field_name_split(field_name)
+    obj = self.get_value(first, args, kwargs)
+    for is_attribute, key in rest:
+        if _state.active and (is_attribute or isinstance(key, str)):
+            check_field_step(key)
+        obj = getattr(obj, key) if is_attribute else obj[key]
+    return obj, first
+
+
+def check_field_step(name):
+    rules = _state.rules
+    if name in rules.attributes or name in rules.names:
+        raise security_violation(FORMAT_VIOLATION, FORMAT_DESCRIPTION.format(name))
+
+
+# ---------------------------------------------------------------------------------------------
+# functools.cached_property
+
+
+def checked_set_name(original):
+    """cached_property reads its name from the instance's __dict__: `__set_name__(None,
+    'format')` then `__get__(str)` hands out the unbound str.format."""
+
+    def __set_name__(self, owner, name):
+        if _state.active:
+            check_helper_name(name)
+        return original(self, owner, name)
+
+    return __set_name__
+
+
+# ---------------------------------------------------------------------------------------------
+# enum
+
+
+def checked_convert(original):
+    """Enum._convert_ turns a module's globals (any module in sys.modules) into members."""
+    function = original.__func__ if isinstance(original, classmethod) else original
+
+    def _convert_(cls, name, module, *args, **kwargs):
+        if _state.active and isinstance(module, str):
+            refusal = _state.policy.refusal(module)
+            if refusal is not None:
+                raise security_violation(RUNTIME_VIOLATION, refusal)
+        return function(cls, name, module, *args, **kwargs)
+
+    return classmethod(_convert_) if isinstance(original, classmethod) else _convert_
+

@@ -1,0 +1,239 @@
+"""Black-box tests of the run-time checks on library sinks (python/n8n_task/sinks.py), of the
+module views' private-name rule and of the module stash (python/n8n_task/imports.py).
+
+Each technique here gets past the wrapper's checks of the user's source: the name or the source
+is a run-time string, handed to a stdlib function that reads an attribute or compiles code.
+Templates and names are written plainly: the Rust-side static analysis is not involved here.
+
+Run: python3 -B -m unittest discover -s tests/python
+"""
+
+import sys
+import unittest
+from pathlib import Path
+
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+
+from test_security import DEFAULT_DENY, STDLIB_MESSAGE, GuardTest  # noqa: E402
+
+ATTRIBUTE_MESSAGE = ("Access to attribute '{}' is disallowed, because it can be used to bypass "
+                     "security restrictions.")
+PRIVATE_MESSAGE = ("Access to private attribute '{}' of module '{}' is disallowed, because it "
+                   "can be used to bypass security restrictions.")
+EVERYDAY = ["collections", "copy", "dataclasses", "enum", "functools", "operator", "string",
+            "typing", "uuid"]
+
+
+# Class statements allowed: the sinks are reached through user classes too.
+DENY_BUT_CLASSES = [name for name in DEFAULT_DENY if name != "__build_class__"]
+
+
+class SinkTest(GuardTest):
+    config = {"stdlib_allow": EVERYDAY, "builtins_deny": DENY_BUT_CLASSES}
+    STDLIB = ", ".join(sorted(EVERYDAY))
+
+    def assert_attribute_refused(self, code, name):
+        error = self.error_of(code)
+        self.assertEqual(error["kind"], "security", error)
+        self.assertEqual(error["message"], "Security violation detected")
+        self.assertEqual(error["description"], ATTRIBUTE_MESSAGE.format(name))
+
+    def assert_compile_refused(self, code, description):
+        error = self.error_of(code)
+        self.assertEqual(error["kind"], "security", error)
+        self.assertEqual(error["message"], "Security violations detected")
+        self.assertEqual(error["description"], description)
+
+
+class AttributeHelperTests(SinkTest):
+    def test_attrgetter_refuses_a_blocked_name(self):
+        self.assert_attribute_refused(
+            "import operator\nreturn operator.attrgetter('__init__.__globals__')(exit)",
+            "__globals__")
+
+    def test_attrgetter_refuses_a_format_method(self):
+        self.assert_attribute_refused(
+            "from operator import attrgetter\nreturn attrgetter('format')('{0}')", "format")
+
+    def test_attrgetter_of_plain_names_still_reads_them(self):
+        self.assertEqual(self.result_of("import operator\nreturn operator.attrgetter('real', "
+                                        "'imag')(3+4j)"), [3.0, 4.0])
+
+    def test_methodcaller_refuses_a_blocked_name(self):
+        self.assert_attribute_refused(
+            "import operator\nreturn operator.methodcaller('__getattribute__', 'x')(exit)",
+            "__getattribute__")
+
+    def test_methodcaller_refuses_mro(self):
+        self.assert_attribute_refused("import operator\nreturn operator.methodcaller('mro')(str)",
+                                      "mro")
+
+    def test_methodcaller_of_format_meets_the_format_guard(self):
+        self.assert_format_refused(
+            "import operator\nreturn operator.methodcaller('format', exit)("
+            "'{0.__init__.__globals__}')", "__globals__")
+
+    def test_methodcaller_of_format_with_a_harmless_template_formats(self):
+        self.assertEqual(
+            self.result_of("import operator\nreturn operator.methodcaller('format', 5)('{0:>3}')"),
+            "  5")
+
+    def test_update_wrapper_refuses_a_chosen_blocked_name(self):
+        self.assert_attribute_refused(
+            "import functools\ndef w(): pass\n"
+            "functools.update_wrapper(w, exit.__init__, updated=('__globals__',))",
+            "__globals__")
+
+    def test_wraps_with_its_defaults_still_wraps(self):
+        code = ("import functools\ndef deco(f):\n"
+                "    @functools.wraps(f)\n    def inner(*a):\n        return f(*a) + 1\n"
+                "    return inner\n@deco\ndef add(a, b):\n    'Adds.'\n    return a + b\n"
+                "return [add(1, 2), add.__doc__]")
+        self.assertEqual(self.result_of(code), [4, "Adds."])
+
+    def test_cached_property_refuses_a_format_name(self):
+        self.assert_attribute_refused(
+            "import functools\np = functools.cached_property(len)\n"
+            "p.__set_name__(None, 'format')\nreturn p.__get__(str)('{0}', 1)", "format")
+
+    def test_enum_convert_of_a_refused_module_is_refused(self):
+        self.assert_import_refused(
+            "import enum\nE = enum.IntEnum._convert_('E', 'builtins', lambda n: n == 'eval')",
+            STDLIB_MESSAGE.format("builtins", self.STDLIB))
+
+
+class SourceSinkTests(SinkTest):
+    def test_a_string_annotation_imports_through_the_guard(self):
+        self.assert_import_refused(
+            "import typing\ndef f(x: \"__import__('os').getpid()\"): pass\n"
+            "return typing.get_type_hints(f, {})", STDLIB_MESSAGE.format("os", self.STDLIB))
+
+    def test_a_string_annotation_cannot_name_a_denied_builtin(self):
+        error = self.error_of("import typing\ndef f(x: 'eval'): pass\n"
+                              "return str(typing.get_type_hints(f, {}))")
+        self.assertEqual(error["message"], "name 'eval' is not defined")
+
+    def test_a_string_annotation_with_a_blocked_attribute_is_refused(self):
+        self.assert_attribute_refused(
+            "import typing\nr = typing.ForwardRef('int.__subclasses__')", "__subclasses__")
+
+    def test_a_string_annotation_formatting_a_blocked_field_is_refused(self):
+        self.assert_format_refused(
+            "import typing\ndef f(x: \"'{0.__class__}'.format(1)\"): pass\n"
+            "return str(typing.get_type_hints(f))", "__class__")
+
+    def test_ordinary_string_annotations_still_evaluate(self):
+        # The user's imports are locals of the wrapper function, so annotations name builtins.
+        code = ("import typing\ndef f(x: 'int', y: 'list[str]') -> 'dict': pass\n"
+                "return sorted(str(v) for v in typing.get_type_hints(f).values())")
+        self.assertEqual(self.result_of(code), ["<class 'dict'>", "<class 'int'>", "list[str]"])
+
+    def test_dataclasses_still_generate_their_methods(self):
+        code = ("import dataclasses\n@dataclasses.dataclass(frozen=True, order=True)\n"
+                "class P:\n    x: int\n    y: list = dataclasses.field(default_factory=list)\n"
+                "a, b = P(1), P(2, [3])\n"
+                "return [repr(a), a < b, a == P(1), dataclasses.astuple(b)]")
+        self.assertEqual(self.result_of(code), ["_user_function.<locals>.P(x=1, y=[])", True, True, [2, [3]]])
+
+    @unittest.skipIf(sys.version_info < (3, 11), "3.10's TypedDict refuses an InitVar")
+    def test_a_dataclass_field_name_pasted_into_its_source_is_checked(self):
+        # An InitVar keeps the name out of __init__'s body, so the injected default parses.
+        code = ("import dataclasses, typing\n"
+                "name = \"x=().__class__.__base__,*_a,**_k):\\n#\"\n"
+                "T = typing.TypedDict('T', {name: dataclasses.InitVar[int]})\n"
+                "dataclasses.dataclass(T, repr=False, eq=False, match_args=False)")
+        self.assert_attribute_refused(code, "__base__")
+
+    @unittest.skipIf(sys.version_info < (3, 11), "3.10's TypedDict refuses an InitVar")
+    def test_a_dataclass_field_name_cannot_reach_the_real_builtins(self):
+        code = ("import dataclasses, typing\n"
+                "name = \"x=setattr(exit,'loot',eval),*_a,**_k):\\n#\"\n"
+                "T = typing.TypedDict('T', {name: dataclasses.InitVar[int]})\n"
+                "dataclasses.dataclass(T, repr=False, eq=False, match_args=False)")
+        error = self.error_of(code)
+        self.assertEqual(error["message"], "name 'setattr' is not defined")
+
+
+class FormatterWalkTests(SinkTest):
+    def test_a_formatter_whose_parse_hides_the_field_is_refused_at_the_walk(self):
+        code = ("import string\nclass F(string.Formatter):\n    def parse(self, s):\n"
+                "        yield ('', '0.__init__.__globals__', '', None)\n"
+                "return F().format('{0}', exit)")
+        self.assert_format_refused(code, "__globals__")
+
+    def test_a_formatter_with_harmless_fields_still_formats(self):
+        code = ("import string\nclass F(string.Formatter):\n"
+                "    def format_field(self, value, spec):\n"
+                "        return '<' + super().format_field(value, spec) + '>'\n"
+                "return F().format('{0.real}-{k[a]}', 2, k={'a': 'b'})")
+        self.assertEqual(self.result_of(code), "<2>-<b>")
+
+
+class WrapperRefusalTests(SinkTest):
+    def test_a_bare_format_method_is_refused(self):
+        self.assert_compile_refused(
+            "f = '{0}'.format", "Line 1: Extracting 'format' as a bound method is disallowed; "
+            "call it directly on its receiver instead.")
+
+    def test_a_class_pattern_extracting_format_is_refused(self):
+        self.assert_compile_refused(
+            "match '{0}':\n    case str(format=f):\n        pass",
+            "Line 2: Match pattern extracting attribute 'format' is disallowed, because it can "
+            "be used to bypass security restrictions.")
+
+    def test_a_positional_class_pattern_is_refused(self):
+        self.assert_compile_refused(
+            "match 1:\n    case int(x):\n        pass",
+            "Line 2: Positional match patterns are disallowed for security reasons.")
+
+    def test_mro_is_refused(self):
+        self.assert_compile_refused(
+            "return str(str.mro())",
+            "Line 1: " + ATTRIBUTE_MESSAGE.format("mro"))
+
+
+class ModuleViewTests(SinkTest):
+    def test_a_private_attribute_of_a_stdlib_module_is_refused(self):
+        error = self.error_of("import copy\nreturn str(copy._reconstruct)")
+        self.assertEqual(error["message"], "Security violation detected")
+        self.assertEqual(error["description"], PRIVATE_MESSAGE.format("_reconstruct", "copy"))
+
+    def test_a_private_name_is_refused_in_a_from_import(self):
+        error = self.error_of("from uuid import _get_command_stdout")
+        self.assertEqual(error["description"],
+                         PRIVATE_MESSAGE.format("_get_command_stdout", "uuid"))
+
+    def test_public_names_and_dunders_of_a_module_still_read(self):
+        self.assertEqual(self.result_of("import copy\nreturn [copy.copy([1]), copy.__name__]"),
+                         [[1], "copy"])
+
+
+class ModuleStashTests(GuardTest):
+    config = {"stdlib_allow": ["io", "subprocess", "sys"]}
+
+    def test_a_pruned_module_imported_again_is_the_forkservers_object(self):
+        # subprocess imports io again; a second copy of io leaves its TextIOWrapper None.
+        code = "import io, subprocess\nreturn subprocess.io.TextIOWrapper is io.TextIOWrapper"
+        self.assertIs(self.result_of(code), True)
+
+    def test_the_stash_hands_out_nothing_when_called_directly(self):
+        code = ("import sys\nfinder = sys.meta_path[0]\n"
+                "return str(finder.create_module(finder.find_spec('os')))")
+        error = self.error_of(code)
+        self.assertEqual(error["message"], "No module named 'os'")
+
+
+class DescriptionTests(GuardTest):
+    config = {"stdlib_allow": []}
+
+    def test_a_non_text_description_is_passed_through(self):
+        error = self.error_of("e = ValueError('bad')\ne.description = {'code': 7}\nraise e")
+        self.assertEqual(error["description"], {"code": 7})
+
+    def test_a_description_that_is_not_json_is_sent_as_text(self):
+        error = self.error_of("e = ValueError('bad')\ne.description = {1, 2}\nraise e")
+        self.assertEqual(error["description"], "{1, 2}")
+
+
+if __name__ == "__main__":
+    unittest.main()
