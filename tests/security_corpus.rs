@@ -9,8 +9,9 @@
 //!   key (a `runner:taskerror` of any kind, or a done without the marker, is a refusal). A task
 //!   that never ends (runner crash, lost connection, no answer in time) is reported as a failure:
 //!   nothing shows that it was refused. Headers:
-//!   `# technique: ...` (required), `# configs: default, stdlib_all` (required: the
-//!   configurations it must be refused in), optional `# mode: all|each` and `# items: <json>`.
+//!   `# technique: ...` (required), `# configs: default, stdlib_all, common` (required: the
+//!   configurations it must be refused in, any of `default`, `stdlib_all` and `common`; see
+//!   [`Config`]), optional `# mode: all|each` and `# items: <json>`.
 //! * `tests/corpus/legit/NNN_name.py` — a legitimate snippet with its exact expected result.
 //!   Headers: `# allow: none|mod1,mod2` (N8N_RUNNERS_STDLIB_ALLOW), `# mode: all|each`,
 //!   `# items: <json>`, `# expect: <json>` (the whole `data.result`), optional
@@ -44,6 +45,15 @@ use common::*;
 use serde_json::{json, Value};
 
 const TASK_TIMEOUT_SECS: &str = "5";
+/// `N8N_RUNNERS_STDLIB_ALLOW` of the `common` configuration: the everyday modules an operator
+/// allows for data work (parsing, dates, maths, text, small data classes). None of them is a way
+/// into the process by design: no os, sys, subprocess, ctypes, importlib, builtins, types, gc,
+/// inspect, pickle, code, pydoc, codecs, io. Several of them still carry library sinks that take
+/// names or source code as strings (operator, typing, dataclasses, enum, functools, string, uuid,
+/// copy); escapes through those must be refused here.
+const COMMON_STDLIB_ALLOW: &str = "json,re,datetime,time,calendar,zoneinfo,math,statistics,random,\
+decimal,fractions,collections,itertools,functools,operator,string,textwrap,typing,dataclasses,\
+enum,uuid,copy,hashlib,base64";
 const MIN_SNIPPETS: usize = 60;
 /// How much of a reply a failure line shows.
 const SHOWN_CHARS: usize = 400;
@@ -162,6 +172,11 @@ enum Config {
     Default,
     /// `N8N_RUNNERS_STDLIB_ALLOW=*` (external packages still not allowed).
     StdlibAll,
+    /// `N8N_RUNNERS_STDLIB_ALLOW` = [`COMMON_STDLIB_ALLOW`]: a realistic allowlist of everyday
+    /// modules (json, re, datetime, time, calendar, zoneinfo, math, statistics, random, decimal,
+    /// fractions, collections, itertools, functools, operator, string, textwrap, typing,
+    /// dataclasses, enum, uuid, copy, hashlib, base64), none of which may open the process.
+    Common,
 }
 
 impl Config {
@@ -169,6 +184,7 @@ impl Config {
         match self {
             Config::Default => "default",
             Config::StdlibAll => "stdlib_all",
+            Config::Common => "common",
         }
     }
 
@@ -177,8 +193,15 @@ impl Config {
             "N8N_RUNNERS_TASK_TIMEOUT".to_owned(),
             TASK_TIMEOUT_SECS.to_owned(),
         )];
-        if self == Config::StdlibAll {
-            env.push(("N8N_RUNNERS_STDLIB_ALLOW".to_owned(), "*".to_owned()));
+        match self {
+            Config::Default => {}
+            Config::StdlibAll => {
+                env.push(("N8N_RUNNERS_STDLIB_ALLOW".to_owned(), "*".to_owned()));
+            }
+            Config::Common => env.push((
+                "N8N_RUNNERS_STDLIB_ALLOW".to_owned(),
+                COMMON_STDLIB_ALLOW.to_owned(),
+            )),
         }
         env
     }
@@ -204,9 +227,10 @@ fn escape_from(snippet: Snippet) -> Result<Escape, String> {
             "" => {}
             "default" => configs.push(Config::Default),
             "stdlib_all" => configs.push(Config::StdlibAll),
+            "common" => configs.push(Config::Common),
             other => {
                 return Err(format!(
-                    "{}: unknown configuration {other:?} (default|stdlib_all)",
+                    "{}: unknown configuration {other:?} (default|stdlib_all|common)",
                     snippet.file
                 ))
             }
@@ -618,6 +642,11 @@ fn every_escape_is_refused_with_default_allowlists() {
 #[test]
 fn with_all_stdlib_allowed_no_escape_reaches_beyond_the_task_process() {
     run_escapes(Config::StdlibAll);
+}
+
+#[test]
+fn every_escape_is_refused_with_everyday_modules_allowed() {
+    run_escapes(Config::Common);
 }
 
 #[test]
