@@ -4,7 +4,10 @@
 //! `tests/common`: a real WebSocket on 127.0.0.1) that accepts every offer at once with a new task
 //! and records per-task latency (accept -> done), throughput, errors, the CPU time of the runner's
 //! whole process tree (runner, forkserver and reaped task children, from /proc) and its RSS.
-//! One table row and one JSON line per scenario.
+//! One table row and one JSON line per scenario. The Code-node scenarios (200 orders through the
+//! standard library, and through pandas, skipped when the interpreter has no pandas) are followed
+//! by their floor: the same code's compute time in a warm interpreter and that interpreter's fork
+//! cost, measured without the runner (`benches/support/floor.py`).
 //!
 //! Options after `--`:
 //! - `--runner "CMD ARGS"`: drive another runner (e.g. n8n's, for a side-by-side run); it gets the
@@ -18,7 +21,9 @@
 mod common;
 mod support;
 
+use std::io::Write;
 use std::net::TcpStream;
+use std::process::{Command, Stdio};
 use std::time::{Duration, Instant};
 
 use common::{Runner, TestBroker};
@@ -64,9 +69,20 @@ fn main() {
             .as_deref()
             .is_none_or(|only| name.contains(only))
     };
+    // The interpreter the runner is given (`start_runner` sets N8N_RUNNERS_PYTHON to it).
+    let python = common::python();
+    let mut floors = Vec::new();
     for scenario in scenarios() {
         if !wanted(scenario.name) {
             continue;
+        }
+        if let Some(module) = scenario.needs {
+            if !has_module(&python, module) {
+                let why = format!("no {module} in {python}");
+                println!("{:<30} skipped: {why}", scenario.name);
+                println!("{}", json!({"scenario": scenario.name, "skipped": why}));
+                continue;
+            }
         }
         let concurrencies = if scenario.scaling {
             vec![1, 2]
@@ -83,6 +99,12 @@ fn main() {
                 concurrency,
             );
         }
+        if scenario.floor.is_some() {
+            floors.push(scenario);
+        }
+    }
+    for scenario in &floors {
+        floor(&python, scenario);
     }
     if wanted("startup") {
         startup(&options.runner);
@@ -116,6 +138,10 @@ struct Scenario {
     scaling: bool,
     /// A fixed task count instead of `--tasks`.
     tasks: Option<usize>,
+    /// A module the runner's interpreter must have, else the scenario is skipped.
+    needs: Option<&'static str>,
+    /// Measure the floor of this code (see `floor`), with these modules imported first.
+    floor: Option<&'static [&'static str]>,
 }
 
 fn scenarios() -> Vec<Scenario> {
@@ -134,6 +160,8 @@ fn scenarios() -> Vec<Scenario> {
         env: Vec::new(),
         scaling: false,
         tasks: None,
+        needs: None,
+        floor: None,
     };
     vec![
         base(
@@ -175,7 +203,151 @@ fn scenarios() -> Vec<Scenario> {
                 json!([]),
             )
         },
+        Scenario {
+            env: vec![("N8N_RUNNERS_STDLIB_ALLOW", "json,re,datetime,collections")],
+            floor: Some(&["json", "re", "datetime", "collections"]),
+            ..base("stdlib node", STDLIB_NODE, "runOnceForAllItems", orders())
+        },
+        // Every task imports pandas (some 300-700 ms of CPU), hence the small count.
+        Scenario {
+            env: vec![
+                ("N8N_RUNNERS_STDLIB_ALLOW", "*"),
+                ("N8N_RUNNERS_EXTERNAL_ALLOW", "*"),
+            ],
+            tasks: Some(40),
+            needs: Some("pandas"),
+            floor: Some(&["pandas", "numpy"]),
+            ..base("pandas node", PANDAS_NODE, "runOnceForAllItems", orders())
+        },
     ]
+}
+
+/// A data user's Code node on the standard library: per order, the order number out of the note
+/// and the day of an ISO date; per customer, order count and total; a JSON summary at the end.
+const STDLIB_NODE: &str = r#"import json
+import re
+from collections import Counter, defaultdict
+from datetime import datetime, timezone
+
+order_ref = re.compile(r'#?(ORD-\d{4}-\d{5})', re.IGNORECASE)
+totals = defaultdict(float)
+orders = Counter()
+by_weekday = Counter()
+by_month = defaultdict(float)
+unmatched = []
+out = []
+for item in _items:
+    order = item['json']
+    created = datetime.fromisoformat(order['created_at'].replace('Z', '+00:00'))
+    created = created.astimezone(timezone.utc)
+    match = order_ref.search(order['note'])
+    if not match:
+        unmatched.append(order['id'])
+    customer = order['customer'].strip()
+    totals[customer] += order['amount']
+    orders[customer] += 1
+    by_weekday[created.strftime('%A')] += 1
+    by_month[created.strftime('%Y-%m')] += order['amount']
+    out.append({'json': {
+        'id': order['id'],
+        'order_number': match.group(1).upper() if match else None,
+        'customer': customer,
+        'amount': order['amount'],
+        'day': created.date().isoformat(),
+        'age_days': (datetime(2026, 12, 1, tzinfo=timezone.utc) - created).days,
+    }})
+summary = {
+    'customers': {c: {'orders': orders[c], 'total': round(t, 2)} for c, t in sorted(totals.items())},
+    'top_customers': orders.most_common(3),
+    'by_weekday': dict(by_weekday),
+    'by_month': {m: round(t, 2) for m, t in sorted(by_month.items())},
+    'without_order_number': unmatched,
+}
+out.append({'json': {'summary': json.dumps(summary, sort_keys=True)}})
+return out"#;
+
+/// The same orders through pandas: per customer, order count, total, mean and latest order.
+const PANDAS_NODE: &str = r#"import pandas as pd
+
+df = pd.DataFrame([item['json'] for item in _items])
+df['created_at'] = pd.to_datetime(df['created_at'], utc=True)
+stats = (
+    df.groupby('customer')
+    .agg(orders=('id', 'count'), total=('amount', 'sum'), mean=('amount', 'mean'),
+         latest=('created_at', 'max'))
+    .reset_index()
+    .sort_values('total', ascending=False)
+)
+stats['total'] = stats['total'].round(2)
+stats['mean'] = stats['mean'].round(2)
+stats['latest'] = stats['latest'].dt.strftime('%Y-%m-%dT%H:%M:%SZ')
+return [{'json': row} for row in stats.to_dict('records')]"#;
+
+/// 200 orders as a shop or CRM would send them: id, customer, amount, an ISO creation time as
+/// JavaScript writes it, and a free-text note that usually carries the order number.
+fn orders() -> Value {
+    const CUSTOMERS: [&str; 14] = [
+        "Acme GmbH",
+        "Globex Corporation",
+        "Initech",
+        "Umbrella Retail Ltd",
+        "Müller & Söhne KG",
+        "Stark Industries",
+        "Wayne Enterprises",
+        "Hooli",
+        "Soylent Foods",
+        "Tyrell Corp",
+        "Cyberdyne Systems",
+        "Wonka Confectionery",
+        "Vandelay Industries",
+        "Oceanic Airlines",
+    ];
+    // A fixed pseudo-random sequence (an LCG), so every run sends the same items.
+    let mut state: u64 = 0x2545_f491_4f6c_dd1d;
+    let mut next = move |bound: u64| {
+        state = state
+            .wrapping_mul(6_364_136_223_846_793_005)
+            .wrapping_add(1_442_695_040_888_963_407);
+        (state >> 33) % bound
+    };
+    let orders: Vec<Value> = (0..200u64)
+        .map(|n| {
+            let id = 10_400 + n;
+            // Skewed towards the first customers, as real order books are.
+            let customer = CUSTOMERS[(next(14) * next(14) / 13) as usize];
+            let cents = 500 + next(60_000) + if next(10) == 0 { 250_000 } else { 0 };
+            let day = 1 + n * 60 / 200;
+            let (month, day) = if day > 31 { (11, day - 31) } else { (10, day) };
+            let created_at = format!(
+                "2026-{month:02}-{day:02}T{:02}:{:02}:{:02}.{:03}Z",
+                next(24),
+                next(60),
+                next(60),
+                next(1000)
+            );
+            let number = format!("ORD-2026-{id:05}");
+            let note = match next(6) {
+                0 => format!("Order #{number} - please deliver before noon, gate code 4711"),
+                1 => format!("Re: {number} customer asked for gift wrapping and an invoice copy"),
+                2 => format!(
+                    "Express shipping requested (ref #{}) by phone",
+                    number.to_lowercase()
+                ),
+                3 => "Phone order, no reference given. Call back re: delivery window".to_owned(),
+                4 => format!("Paid by bank transfer; reference {number}; ship with DHL"),
+                _ => format!("#{number}"),
+            };
+            json!({"json": {
+                "id": id,
+                "customer": customer,
+                "amount": cents as f64 / 100.0,
+                "currency": "EUR",
+                "created_at": created_at,
+                "note": note,
+            }})
+        })
+        .collect();
+    Value::Array(orders)
 }
 
 struct Row {
@@ -255,6 +427,59 @@ fn run_scenario(argv: &[String], scenario: &Scenario, tasks: usize, concurrency:
         rust_peak_mib: status_kib(runner.pid(), "VmHWM:") as f64 / 1024.0,
         errors,
     }
+}
+
+/// Whether `python` can import `module`.
+fn has_module(python: &str, module: &str) -> bool {
+    Command::new(python)
+        .args(["-c", &format!("import {module}")])
+        .stdout(Stdio::null())
+        .stderr(Stdio::null())
+        .status()
+        .is_ok_and(|status| status.success())
+}
+
+/// The floor under a scenario's tasks: its code's compute time in a warm interpreter (the code
+/// as a function, called over the same items; median of 50 calls after 5 of warm-up) and the CPU
+/// time of forking that interpreter, with the modules loaded, and reaping the child (mean of 200).
+/// What a task costs above these is the runner's: forking from a replica that holds more, the
+/// guards, importing the modules in every task, parsing items and serialising the result.
+fn floor(python: &str, scenario: &Scenario) {
+    let name = format!("floor: {}", scenario.name);
+    let spec = json!({"code": scenario.code, "items": scenario.items,
+                      "preload": scenario.floor.unwrap_or_default()});
+    let mut child = Command::new(python)
+        .args(["-c", include_str!("support/floor.py")])
+        .stdin(Stdio::piped())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap_or_else(|e| panic!("start {python}: {e}"));
+    // The script reads all of its input before it writes anything.
+    child
+        .stdin
+        .take()
+        .unwrap()
+        .write_all(spec.to_string().as_bytes())
+        .unwrap();
+    let output = child.wait_with_output().unwrap();
+    let measured: Option<Value> = serde_json::from_slice(&output.stdout).ok();
+    let (Some(compute), Some(fork)) = (
+        measured.as_ref().and_then(|m| m["compute_ms"].as_f64()),
+        measured.as_ref().and_then(|m| m["fork_ms"].as_f64()),
+    ) else {
+        println!(
+            "{name}: failed: {}",
+            String::from_utf8_lossy(&output.stderr).trim()
+        );
+        return;
+    };
+    println!("{name}: compute {compute:.2} ms warm, fork {fork:.2} ms");
+    println!(
+        "{}",
+        json!({"scenario": name, "python": python, "compute_ms_warm": compute,
+               "fork_cpu_ms": fork})
+    );
 }
 
 /// Start -> registered and start -> first task done, median of 5 starts.
