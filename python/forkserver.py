@@ -16,7 +16,9 @@ on fd 3, one end of an AF_UNIX SOCK_SEQPACKET socketpair (the control socket), a
      limits, sandbox (unknown keys are ignored).
   2. us -> Rust: one JSON ready message (ready, pid, python, executable, stdlib_dir,
      stdlib_module_names, sandbox: the layers in force).
-  3. Rust -> us: fork requests, each the byte b"F" plus fds task_r, result_w, status_w.
+  3. Rust -> us: fork requests, each the byte b"F" plus fds task_r, result_w, status_w; and
+     warm requests, b"W" plus a JSON list of module names that tasks imported, which this
+     process imports too (see "Warming"), so later tasks inherit them.
 Status records on status_w are 5 bytes: an ASCII tag and a big-endian signed 32-bit value:
 R<0> when the request is taken (before the fork), P<pid> from the child itself (its pid as the
 runner sees it), X<exit code> when reaped (negative = killed by that signal), or E<errno> when
@@ -39,10 +41,17 @@ CONTROL_FD = 3
 # The config carries the task package's source; a SEQPACKET message is bounded by the socket's
 # send buffer, so this is generous. Allocated once.
 CONFIG_BUFSIZE = 16 * 1024 * 1024
-REQUEST_BUFSIZE = 16
+# A fork request is one byte; a warm request carries up to MAX_WARM_NAMES module names.
+REQUEST_BUFSIZE = 16 * 1024
 # More than the 3 expected, so a request with too many fds is seen whole and closed.
 MAX_REQUEST_FDS = 16
 FORK_REQUEST = b"F"
+WARM_REQUEST = b"W"
+# Forkserver -> slot: try importing a module in a confined throw-away child (b"T" + name).
+TRIAL_REQUEST = b"T"
+MAX_WARM_NAMES = 64
+# How long a trial import may take before its child is killed and the module refused.
+TRIAL_TIMEOUT_SECS = 60
 # The task package (python/n8n_task/): its modules are loaded as n8n_task.<name>, and the
 # forkserver calls prepare() and run_task() of its entry module.
 TASK_PACKAGE = "n8n_task"
@@ -79,6 +88,12 @@ class State:
         self.busy_slots = {}
         # In a slot's replica: its socket to the forkserver.
         self.slot_sock = None
+        # Warming: module names waiting, those refused once (never tried again), the MiB the
+        # forkserver may still grow by, and the generation that slots made after a warm-up get.
+        self.warm_pending = []
+        self.warm_refused = set()
+        self.warm_budget_mib = float(config.get("warm_max_mib") or 0)
+        self.generation = 0
 
 
 def log(text):
@@ -264,6 +279,8 @@ def serve(state):
         if any(fd == control_fd for fd, _ in events):
             if not receive_requests(state):
                 return
+        if state.warm_pending:
+            warm(state)
 
 
 def drain(fd):
@@ -288,6 +305,9 @@ def receive_requests(state):
             return False
         if not message and not fds:
             return False
+        if message.startswith(WARM_REQUEST) and not fds:
+            queue_warm(state, message[len(WARM_REQUEST):])
+            continue
         if message != FORK_REQUEST or len(fds) != 3:
             log(f"ignoring a malformed fork request ({len(message)} bytes, {len(fds)} fds)")
             close_all(fds)
@@ -326,9 +346,10 @@ def slot_answered(state, fd):
         answer = slot.sock.recv(16)
     except OSError:
         answer = b""
-    if answer == b"k":
+    if answer == b"k" and slot.generation == state.generation:
         state.idle_slots.append(slot)
     else:
+        # Gone, or made before a warm-up: its tasks would not inherit the modules warmed since.
         slot.sock.close()
 
 
@@ -372,6 +393,7 @@ class Slot:
     shield it from its own SIGKILL, the runner's SIGTERM and the CPU limit's SIGXCPU."""
 
     def __init__(self, state):
+        self.generation = state.generation
         sandbox = state.sandbox
         sandbox.enter_new_pid_namespace()
         try:
@@ -422,6 +444,12 @@ def run_slot(state, sock):
                                                  CLOEXEC_ON_RECEIVE)
             if not message:
                 break  # the forkserver is gone
+            if message.startswith(TRIAL_REQUEST) and not fds:
+                name = message[len(TRIAL_REQUEST):].decode("utf-8", "replace")
+                sock.send(json.dumps(trial_import(state, name)).encode("utf-8"))
+                if not state.sandbox.clean_slot():
+                    break
+                continue
             if message != FORK_REQUEST or len(fds) != 3:
                 close_all(fds)
                 continue
@@ -438,6 +466,181 @@ def run_slot(state, sock):
         log(f"sandbox slot failed: {type(exc).__name__}: {exc}")
     finally:
         os._exit(0)
+
+
+# ---------------------------------------------------------------------------------------------
+# Warming: importing what tasks import, so that later tasks inherit it
+#
+# The runner sends the names of the modules tasks imported (allowed by the allowlists: user code
+# got them through the import guard). Each is first imported by a throw-away child confined as a
+# task is, under a filter that traps every attempt to start a process or a thread; it reports
+# whether the import worked and left no thread, no open descriptor and no changed signal
+# handler behind, and how much memory it took. Only then does this process import it, within
+# the memory budget (N8N_RUNNERS_WARM_MAX_MEMORY). Then the task package settles its modules
+# again (children keep the allowed ones, the stash hands back the rest), the collector freezes
+# what was loaded, and idle slots are replaced by new ones that inherit the modules. A module
+# refused once is never tried again by this process.
+
+
+def queue_warm(state, payload):
+    try:
+        names = json.loads(payload.decode("utf-8"))
+    except ValueError:
+        names = None
+    if not isinstance(names, list):
+        log("ignoring a malformed warm request")
+        return
+    for name in names[:MAX_WARM_NAMES]:
+        if isinstance(name, str) and is_module_name(name) and name not in state.warm_pending:
+            state.warm_pending.append(name)
+
+
+def is_module_name(name):
+    parts = name.split(".")
+    # `__main__` modules run a program when imported.
+    return len(name) <= 200 and all(part.isidentifier() for part in parts) and \
+        "__main__" not in parts
+
+
+def warm(state):
+    names, state.warm_pending = state.warm_pending, []
+    warmed = []
+    for name in names:
+        if state.task_entry.already_loaded(name) or name in state.warm_refused:
+            continue
+        if state.warm_budget_mib <= 0:
+            state.warm_refused.add(name)
+            continue
+        verdict = trial(state, name)
+        problem = verdict.get("problem") if isinstance(verdict, dict) else "no answer"
+        needed = verdict.get("mib", 0) if not problem else 0
+        if not problem and needed > state.warm_budget_mib:
+            problem = (f"it needs {needed:.0f} MiB, {state.warm_budget_mib:.0f} MiB left of "
+                       "N8N_RUNNERS_WARM_MAX_MEMORY")
+        if problem:
+            state.warm_refused.add(name)
+            log(f"not warming {name}: {problem}")
+            continue
+        before = resident_mib()
+        try:
+            __import__(name)
+        except Exception as exc:
+            state.warm_refused.add(name)
+            log(f"not warming {name}: {type(exc).__name__}: {exc}")
+            continue
+        grown = max(resident_mib() - before, 0.0)
+        state.warm_budget_mib -= grown
+        warmed.append(f"{name} (+{grown:.1f} MiB)")
+    if not warmed:
+        return
+    state.task_entry.settle_again()
+    gc.freeze()
+    renew_idle_slots(state)
+    log(f"warmed {', '.join(warmed)}; {max(state.warm_budget_mib, 0):.0f} MiB of "
+        "N8N_RUNNERS_WARM_MAX_MEMORY left")
+
+
+def renew_idle_slots(state):
+    """Idle slots were forked before the warm-up: replaced by new ones; busy ones are closed
+    when they finish (their generation is old)."""
+    state.generation += 1
+    count = len(state.idle_slots)
+    for slot in state.idle_slots:
+        slot.sock.close()
+    state.idle_slots = []
+    for _ in range(count):
+        try:
+            state.idle_slots.append(Slot(state))
+        except SlotFailed as exc:
+            log(f"no new sandbox slot after warming: {exc}")
+            break
+
+
+def trial(state, name):
+    """The verdict of a trial import of name: {"mib": ...}, or {"problem": ...}."""
+    if not state.sandbox.want["namespaces"]:
+        return trial_import(state, name)
+    try:
+        slot = state.idle_slots.pop() if state.idle_slots else Slot(state)
+    except SlotFailed as exc:
+        return {"problem": f"no sandbox slot for the trial: {exc}"}
+    try:
+        slot.sock.send(TRIAL_REQUEST + name.encode("utf-8"))
+        if not select.select([slot.sock], [], [], TRIAL_TIMEOUT_SECS)[0]:
+            return {"problem": f"the trial import took over {TRIAL_TIMEOUT_SECS} s"}
+        return json.loads(slot.sock.recv(64 * 1024).decode("utf-8") or "null")
+    except (OSError, ValueError) as exc:
+        return {"problem": f"the trial failed: {exc}"}
+    finally:
+        # Retired: it will be replaced once the module is warm.
+        slot.sock.close()
+
+
+def trial_import(state, name):
+    """Forks a child confined as a task (in a slot's replica, or without namespaces in the
+    forkserver) that imports name and reports; returns its verdict."""
+    verdict_r, verdict_w = os.pipe()
+    flush_std_streams()
+    pid = os.fork()
+    if pid == 0:
+        os.close(verdict_r)
+        verdict = {"problem": "the trial child failed"}
+        try:
+            os.setpgid(0, 0)
+            signal.set_wakeup_fd(-1)
+            state.sandbox.confine()
+            verdict = import_and_inspect(state, name)
+        except BaseException as exc:
+            verdict = {"problem": f"{type(exc).__name__}: {exc}"}
+        finally:
+            try:
+                os.write(verdict_w, json.dumps(verdict).encode("utf-8")[:60000])
+            finally:
+                os._exit(0)
+    os.close(verdict_w)
+    status = None
+    try:
+        ready = select.select([verdict_r], [], [], TRIAL_TIMEOUT_SECS)[0]
+        answer = os.read(verdict_r, 64 * 1024) if ready else b""
+    finally:
+        os.close(verdict_r)
+        if not ready:
+            kill_group(pid)
+        status = os.waitstatus_to_exitcode(wait_for(pid))
+        kill_group(pid)
+        state.sandbox.after_reap(pid, state.children)
+    if not ready:
+        return {"problem": f"the trial import took over {TRIAL_TIMEOUT_SECS} s"}
+    if status == -signal.SIGSYS:
+        return {"problem": "importing it starts a process or a thread"}
+    try:
+        return json.loads(answer.decode("utf-8"))
+    except ValueError:
+        return {"problem": f"the trial child died (exit status {status})"}
+
+
+def import_and_inspect(state, name):
+    """In the trial child: imports name under a filter that kills it at its first attempt to
+    start a process or a thread, and reports what the import left behind."""
+    state.sandbox.forbid_processes()
+    watched = (signal.SIGCHLD, signal.SIGTERM, signal.SIGINT, signal.SIGPIPE)
+    threads, fds = len(os.listdir("/proc/self/task")), set(os.listdir("/proc/self/fd"))
+    handlers = [signal.getsignal(signum) for signum in watched]
+    before = resident_mib()
+    __import__(name)
+    if len(os.listdir("/proc/self/task")) != threads:
+        return {"problem": "importing it starts a thread"}
+    if set(os.listdir("/proc/self/fd")) != fds:
+        return {"problem": "importing it leaves a file or socket open"}
+    if [signal.getsignal(signum) for signum in watched] != handlers:
+        return {"problem": "importing it installs a signal handler"}
+    return {"mib": max(resident_mib() - before, 0.0)}
+
+
+def resident_mib():
+    with open("/proc/self/statm", "rb") as statm:
+        pages = int(statm.read().split()[1])
+    return pages * os.sysconf("SC_PAGE_SIZE") / (1 << 20)
 
 
 def close_all_but(*keep):

@@ -180,6 +180,8 @@ class Sandbox:
             self.want["landlock"] = False
         self.fs_handled = self._fs_handled()
         self.seccomp_programs = [self._fprog(p) for p in settings.get("seccomp") or ()]
+        # For trial imports (forkserver.py, "Warming"): killed on starting a process or thread.
+        self.trial_programs = [self._fprog(p) for p in settings.get("trial_seccomp") or ()]
         self.last_cap = self._last_cap()
         self.server_pid = os.getpid()
         self.pidns_fd = -1
@@ -390,6 +392,15 @@ class Sandbox:
         if self.want["seccomp"]:
             self._step("seccomp", self._filter_syscalls)
         self._close_read_fds()
+
+    def forbid_processes(self):
+        """In a trial-import child, after confine(): its first attempt to start a process or a
+        thread kills it (SIGSYS). Without seccomp a trial cannot be watched, so it fails."""
+        if not self.want["seccomp"] or not self.trial_programs:
+            raise ConfinementError("seccomp: unavailable, so no import can be tried safely")
+        for program in self.trial_programs:
+            self._check(self.libc.prctl(PR_SET_SECCOMP, SECCOMP_MODE_FILTER,
+                                        ctypes.byref(program[0]), 0, 0), "seccomp")
 
     def after_reap(self, pid, children):
         """Without namespaces, in the forkserver: kills whatever the task left running (its

@@ -131,6 +131,11 @@ pub struct Config {
     pub task_network_isolation: bool,
     /// `N8N_RUNNERS_SANDBOX` (ours): `strict` refuses to start without every sandbox layer.
     pub sandbox_mode: crate::sandbox::Mode,
+    /// `N8N_RUNNERS_PRELOAD` (ours): modules the forkserver imports before the first task.
+    pub preload: Vec<String>,
+    /// `N8N_RUNNERS_WARM_MAX_MEMORY` (ours): MiB the forkserver may grow by importing what
+    /// tasks imported (0: it never does).
+    pub warm_max_memory_mib: u64,
     /// `N8N_RUNNERS_LAUNCHER_LOG_LEVEL`.
     pub log_level: log::LevelFilter,
     /// `N8N_RUNNERS_PYTHON` (ours): the interpreter that runs the forkserver.
@@ -201,6 +206,25 @@ fn read_bool(src: &dyn Source, name: &str, default: bool) -> Result<bool, Config
 
 /// n8n's validation messages do not name the variable; ours append it so an operator knows
 /// which one to fix, keeping n8n's text intact in front.
+/// A comma-separated list of module names (`pandas, numpy.linalg`); empty entries are skipped.
+fn parse_module_list(src: &dyn Source, name: &str) -> Result<Vec<String>, ConfigError> {
+    let raw = read_string(src, name, "")?;
+    let mut modules = Vec::new();
+    for entry in raw.split(',').map(str::trim).filter(|e| !e.is_empty()) {
+        let valid = entry.split('.').all(|part| {
+            part.chars()
+                .next()
+                .is_some_and(|c| c == '_' || c.is_alphabetic())
+                && part.chars().all(|c| c == '_' || c.is_alphanumeric())
+        });
+        if !valid {
+            return Err(invalid(name, format!("'{entry}' is not a module name")));
+        }
+        modules.push(entry.to_owned());
+    }
+    Ok(modules)
+}
+
 fn invalid(name: &str, message: String) -> ConfigError {
     ConfigError(format!("{message} ({name})"))
 }
@@ -327,6 +351,8 @@ impl Config {
         let task_user_explicit = read_var(src, "N8N_RUNNERS_TASK_USER")?.is_some();
         let task_user = read_string(src, "N8N_RUNNERS_TASK_USER", "nobody")?;
         let task_network_isolation = read_bool(src, "N8N_RUNNERS_TASK_NETWORK_ISOLATION", false)?;
+        let warm_max_memory_mib = non_negative("N8N_RUNNERS_WARM_MAX_MEMORY", 512)?;
+        let preload = parse_module_list(src, "N8N_RUNNERS_PRELOAD")?;
         let sandbox_raw = read_string(src, "N8N_RUNNERS_SANDBOX", "best-effort")?;
         let sandbox_mode = crate::sandbox::Mode::parse(&sandbox_raw).ok_or_else(|| {
             invalid(
@@ -372,6 +398,8 @@ impl Config {
             task_user_explicit,
             task_network_isolation,
             sandbox_mode,
+            preload,
+            warm_max_memory_mib,
             log_level,
             python,
             python_explicit,

@@ -62,15 +62,20 @@ impl Executor {
                 let checked = settle(outcome, &bounds).result;
                 Settled {
                     prints: Vec::new(),
+                    imports: Vec::new(),
                     result: Err(syntax_failure(task_id, checked, &failure)),
                 }
             }
             (Verdict::Violations(violations), _) => Settled {
                 prints: Vec::new(),
+                imports: Vec::new(),
                 result: Err(Failure::Security(violations.join("\n"))),
             },
             _ => unreachable!("a child ran for every verdict but violations"),
         };
+        if !settled.imports.is_empty() {
+            self.forkserver.learn(&settled.imports);
+        }
         report(settled)
     }
 }

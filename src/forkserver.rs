@@ -131,12 +131,32 @@ impl Connection {
     }
 }
 
+/// How many module names the runner remembers for warming (a forkserver restart re-warms them).
+const MAX_LEARNT_MODULES: usize = 256;
+
+impl Connection {
+    /// Asks the forkserver to import these modules between forks, so later tasks inherit them.
+    /// A hint: if it cannot be sent, tasks just keep importing the modules themselves.
+    pub fn warm(&self, modules: &[String]) {
+        let mut request = b"W".to_vec();
+        request.extend(serde_json::to_vec(modules).expect("a list of strings serialises"));
+        if let Err(err) = send(self.control.as_raw_fd(), &request, MsgFlags::MSG_NOSIGNAL) {
+            log::debug!("Could not send a warm request to the forkserver: {err}");
+        }
+    }
+}
+
 /// Hands the current forkserver connection to workers and restarts the forkserver when it dies.
 pub struct Forkserver {
     current: Mutex<Option<Arc<Connection>>>,
     changed: Condvar,
     /// Set by [`Forkserver::stop`]: the supervisor must not start a new one.
     stopping: AtomicBool,
+    /// Whether warming is on (`N8N_RUNNERS_WARM_MAX_MEMORY` above 0).
+    warming: bool,
+    /// Modules tasks imported, in the order first seen: sent to the forkserver to import, and to
+    /// every new forkserver once it is ready.
+    learnt: Mutex<Vec<String>>,
 }
 
 impl Forkserver {
@@ -147,10 +167,17 @@ impl Forkserver {
             "Python forkserver ready (pid {}, Python {} at {})",
             connection.info.pid, connection.info.python, connection.info.executable
         );
+        let warming = settings
+            .config
+            .get("warm_max_mib")
+            .and_then(serde_json::Value::as_u64)
+            .is_some_and(|mib| mib > 0);
         let forkserver = Arc::new(Forkserver {
             current: Mutex::new(Some(Arc::new(connection))),
             changed: Condvar::new(),
             stopping: AtomicBool::new(false),
+            warming,
+            learnt: Mutex::new(Vec::new()),
         });
         let supervised = forkserver.clone();
         std::thread::Builder::new()
@@ -205,6 +232,31 @@ impl Forkserver {
         }
     }
 
+    /// Notes modules a task's imports loaded; asks the forkserver to import those it was not
+    /// asked for yet (it tries each in a confined child first, see `python/forkserver.py`).
+    pub fn learn(&self, modules: &[String]) {
+        if !self.warming {
+            return;
+        }
+        let new: Vec<String> = {
+            let mut learnt = self.learnt.lock();
+            let new: Vec<String> = modules
+                .iter()
+                .filter(|name| !learnt.contains(name))
+                .take(MAX_LEARNT_MODULES.saturating_sub(learnt.len()))
+                .cloned()
+                .collect();
+            learnt.extend(new.iter().cloned());
+            new
+        };
+        if new.is_empty() {
+            return;
+        }
+        if let Some(connection) = self.connection(Duration::ZERO) {
+            connection.warm(&new);
+        }
+    }
+
     fn publish(&self, connection: Option<Arc<Connection>>) {
         *self.current.lock() = connection;
         self.changed.notify_all();
@@ -224,6 +276,11 @@ impl Forkserver {
                     Ok((new_child, connection)) => {
                         info!("Python forkserver restarted (pid {})", connection.info.pid);
                         child = new_child;
+                        // What the last one had learnt, warmed after ready, never before.
+                        let learnt = self.learnt.lock().clone();
+                        if !learnt.is_empty() {
+                            connection.warm(&learnt);
+                        }
                         self.publish(Some(Arc::new(connection)));
                         break;
                     }

@@ -37,6 +37,9 @@ be given as NAME_FILE (a file holding the value). The main ones [default]:
                                           every kernel sandbox layer           [best-effort]
     N8N_RUNNERS_TASK_USER                 uid tasks run as when started as root [nobody]
     N8N_RUNNERS_TASK_NETWORK_ISOLATION    tasks get no network at all          [false]
+    N8N_RUNNERS_PRELOAD                   modules to import before the first task (a,b) []
+    N8N_RUNNERS_WARM_MAX_MEMORY           MiB the forkserver may grow by importing what
+                                          tasks import, for later tasks (0 = never) [512]
 See README.md for every variable.
 ";
 

@@ -135,8 +135,10 @@ pub fn forkserver_settings(config: &Config) -> Result<forkserver::Settings, Stri
     for list in [&config.stdlib_allow, &config.external_allow] {
         preload.extend(list.to_list().into_iter().filter(|m| m != "*"));
     }
+    preload.extend(config.preload.iter().cloned());
     let mut sandbox = serde_json::json!({
         "seccomp": [sandbox::seccomp_program(config.task_network_isolation)?],
+        "trial_seccomp": [sandbox::trial_program()?],
     });
     if !nix::unistd::geteuid().is_root() {
         // The forkserver is uid 0 of its own namespace; tasks see the runner's ids instead.
@@ -153,6 +155,7 @@ pub fn forkserver_settings(config: &Config) -> Result<forkserver::Settings, Stri
         "blocked_names": security_rules::BLOCKED_NAMES.to_vec(),
         "blocked_attributes": security_rules::BLOCKED_ATTRIBUTES.to_vec(),
         "limits": task_limits(config)?,
+        "warm_max_mib": config.warm_max_memory_mib,
         "sandbox": sandbox,
     });
     let serde_json::Value::Object(config_map) = json else {

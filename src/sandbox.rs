@@ -259,6 +259,36 @@ fn main_filter(isolate_network: bool) -> Result<BpfProgram, String> {
     filter.try_into().map_err(|e| format!("seccomp: {e}"))
 }
 
+/// The filter of a trial import (the forkserver tries a module in a confined child before it
+/// imports the module itself): the child is killed (by SIGSYS, as the forkserver sees it) at
+/// its first attempt to start a process or a thread, so a module that does either is never
+/// warmed. Killed rather than refused: code that handles a refusal would pass the trial.
+pub fn trial_program() -> Result<Vec<[u32; 4]>, String> {
+    use nix::libc;
+    let mut spawning = vec![
+        libc::SYS_execve,
+        libc::SYS_execveat,
+        libc::SYS_clone,
+        libc::SYS_clone3,
+    ];
+    #[cfg(target_arch = "x86_64")]
+    spawning.extend([libc::SYS_fork, libc::SYS_vfork]);
+    let rules: BTreeMap<i64, Vec<SeccompRule>> =
+        spawning.into_iter().map(|nr| (nr, Vec::new())).collect();
+    let filter = SeccompFilter::new(
+        rules,
+        SeccompAction::Allow,
+        SeccompAction::KillProcess,
+        target_arch()?,
+    )
+    .map_err(|e| format!("seccomp: {e}"))?;
+    let program: BpfProgram = filter.try_into().map_err(|e| format!("seccomp: {e}"))?;
+    Ok(program
+        .iter()
+        .map(|i| [i.code as u32, i.jt as u32, i.jf as u32, i.k])
+        .collect())
+}
+
 // Classic BPF, as `struct sock_filter` spells it.
 const BPF_LD_W_ABS: u32 = 0x20;
 const BPF_JMP_JEQ_K: u32 = 0x15;

@@ -19,6 +19,9 @@ struct ChildReply<'a> {
     error: Option<ChildError>,
     #[serde(default)]
     print_args: Vec<Vec<String>>,
+    /// Modules the task's imports loaded (not loaded before), for warming the forkserver.
+    #[serde(default)]
+    imports: Vec<String>,
 }
 
 #[derive(Deserialize)]
@@ -105,6 +108,8 @@ pub const READ_FAILED: &str = "Failed to read result from child process";
 pub struct Settled<'a> {
     pub prints: Vec<Vec<String>>,
     pub result: Result<&'a RawValue, Failure>,
+    /// Modules the task's imports loaded; the forkserver may import them for later tasks.
+    pub imports: Vec<String>,
 }
 
 /// Reads a child's outcome; the result borrows the frame bytes inside `outcome`.
@@ -130,6 +135,7 @@ pub fn settle<'a>(outcome: &'a ChildOutcome, bounds: &Bounds) -> Settled<'a> {
     } = *bounds;
     let fail = |failure: Failure| Settled {
         prints: Vec::new(),
+        imports: Vec::new(),
         result: Err(failure),
     };
     let runtime = |message: String| fail(Failure::Runtime(message));
@@ -182,6 +188,7 @@ fn parse_frame(bytes: &[u8]) -> Settled<'_> {
             log::error!("Invalid result frame from child process: {err}");
             return Settled {
                 prints: Vec::new(),
+                imports: Vec::new(),
                 result: Err(Failure::Runtime(READ_FAILED.to_owned())),
             };
         }
@@ -200,6 +207,7 @@ fn parse_frame(bytes: &[u8]) -> Settled<'_> {
     };
     Settled {
         prints: reply.print_args,
+        imports: reply.imports,
         result,
     }
 }

@@ -36,7 +36,8 @@ from .execution import PER_ITEM_MODE, execute, validate
 from .filenames import ALL_ITEMS_FILENAME, PER_ITEM_FILENAME
 from .formats import FormatGuard, TemplateScanner
 from .imports import (
-    ALWAYS_LOADED, ImportGuard, ImportPolicy, ModuleType, install_stash, prune_modules,
+    ALWAYS_LOADED, LOADED_BY_TASK, ImportGuard, ImportPolicy, ModuleType, install_stash,
+    prune_modules,
 )
 from .scope import make_builtins, seal
 from .sinks import NameRules, activate_sinks, install_sinks
@@ -102,8 +103,12 @@ class Prepared:
         keeps every dropped module alive and hands it back, the same object, to whatever
         imports it again.
         """
+        self.kept_modules = None
         self.kept_modules = self.modules_to_keep()
-        self.stash = install_stash()
+        if self.stash is None:
+            self.stash = install_stash()
+        else:
+            self.stash.add(sys.modules)
         prune_modules(self.kept_modules)
 
     def modules_to_keep(self):
@@ -113,6 +118,19 @@ class Prepared:
             name for name in sys.modules
             if name in ALWAYS_LOADED or self.policy.keeps_loaded(name)
         )
+
+
+def settle_again():
+    """In the forkserver, after it imported more modules (warm-up): children keep those the
+    allowlists allow, and the stash hands back the others when library code imports them."""
+    if _prepared is not None:
+        _prepared.settle_modules()
+
+
+def already_loaded(name):
+    """In the forkserver: whether a module is loaded (kept, or pruned into the stash)."""
+    stash = _prepared.stash if _prepared is not None else None
+    return name in sys.modules or (stash is not None and stash.holds(name))
 
 
 def string_list(config, key, required=False):
@@ -186,6 +204,8 @@ def run_task(task_fd, result_fd, config):
         prepared = prepared_for(config)
         install_process_guards(prepared)
         reply, context = execute(task, prepared, captured)
+        if LOADED_BY_TASK:
+            reply["imports"] = LOADED_BY_TASK
     write_frame(result_fd, encode_reply(reply, context))
 
 

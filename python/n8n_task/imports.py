@@ -166,7 +166,11 @@ class ImportGuard:
         level = len(name) - len(name.lstrip("."))
         if not level:
             self.policy.check(name)
-            return ORIGINAL_IMPORT_MODULE(name)
+            loaded = name in sys.modules
+            module = ORIGINAL_IMPORT_MODULE(name)
+            if not loaded:
+                learn(name)
+            return module
         anchor = plain_str(package, "package") if isinstance(package, str) and package else None
         base, _ = relative_base(anchor, level)
         rest = name[level:]
@@ -213,8 +217,11 @@ class ImportGuard:
             # A relative import without a usable anchor that the allowlist still let through
             # (external "*"): fail as CPython would, rather than let it guess an anchor.
             raise ImportError(request.problem)
+        loaded = request.target in sys.modules
         module = original(request.name, request.importer_globals(), None, request.fromlist,
                           request.level)
+        if not loaded:
+            learn(request.target)
         return self.visible_part(module, request)
 
     def visible_part(self, module, request):
@@ -233,6 +240,16 @@ class ImportGuard:
         if request.fromlist:
             return partial_module(module, returned, request.fromlist)
         return module_path_stub(module, returned, request.target, self.policy)
+
+
+# Modules the user's imports loaded in this task process (not found loaded already). The reply
+# carries them to the runner, which has the forkserver import them, so later tasks inherit them.
+LOADED_BY_TASK = []
+
+
+def learn(name):
+    if len(LOADED_BY_TASK) < 64 and name not in LOADED_BY_TASK:
+        LOADED_BY_TASK.append(name)
 
 
 # View -> the real module behind it. Kept here, not on the view, so user code cannot reach it.
@@ -449,16 +466,25 @@ class ModuleStash:
     """
 
     def __init__(self, modules):
-        # Not only modules: 3.10's typing registers classes as `typing.io` and `typing.re`,
-        # which come back with their parent.
-        self._modules = {
-            name: module for name, module in modules.items()
-            if name != "__main__" and not is_runner_module(name)
-        }
+        self._modules = {}
         # id(module) -> its own __spec__, which importlib overwrites on the way back.
-        self._specs = {id(module): getattr(module, "__spec__", None)
-                       for module in self._modules.values() if type(module) is ModuleType}
+        self._specs = {}
         self._loading_step = sys.modules["_frozen_importlib"].module_from_spec.__code__
+        self.add(modules)
+
+    def add(self, modules):
+        """Keeps what sys.modules holds now (the forkserver may import more later)."""
+        for name, module in modules.items():
+            # Not only modules: 3.10's typing registers classes as `typing.io` and `typing.re`,
+            # which come back with their parent.
+            if name == "__main__" or is_runner_module(name) or name in self._modules:
+                continue
+            self._modules[name] = module
+            if type(module) is ModuleType:
+                self._specs[id(module)] = getattr(module, "__spec__", None)
+
+    def holds(self, name):
+        return name in self._modules
 
     def find_spec(self, name, path=None, target=None):
         module = self._modules.get(name)
