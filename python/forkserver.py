@@ -66,6 +66,10 @@ CONFINEMENT_FAILURE_EXIT = 71
 # Blocked across fork() so a signal aimed at the new child waits until it has default handlers.
 FORK_BLOCKED_SIGNALS = {signal.SIGCHLD, signal.SIGTERM, signal.SIGINT}
 CLOEXEC_ON_RECEIVE = getattr(socket, "MSG_CMSG_CLOEXEC", 0)
+# Sizes of numerical libraries' thread pools, read when they load (the runner sets them to 1):
+# in force while a module is warmed, so that numpy does not start threads.
+THREAD_POOL_VARS = ("OPENBLAS_NUM_THREADS", "OMP_NUM_THREADS", "MKL_NUM_THREADS",
+                    "NUMEXPR_NUM_THREADS")
 
 
 class State:
@@ -94,6 +98,8 @@ class State:
         self.warm_refused = set()
         self.warm_budget_mib = float(config.get("warm_max_mib") or 0)
         self.generation = 0
+        self.uname_known = False
+        self.thread_env = {}
 
 
 def log(text):
@@ -113,6 +119,8 @@ def main():
     config = receive_config(sock)
     if config is None:
         return 0
+    # Read before the task package may clear the environment (N8N_BLOCK_RUNNER_ENV_ACCESS).
+    thread_env = {name: os.environ[name] for name in THREAD_POOL_VARS if name in os.environ}
     sandbox_module = load_module(SANDBOX_MODULE_NAME, config["sandbox_source"])
     sandbox = sandbox_module.Sandbox(config, log)
     # Task children (same user, unless the runner is root) must not read this process's memory
@@ -126,6 +134,7 @@ def main():
     # After every import: the sandbox lets tasks read what sys.path names now.
     sandbox.start()
     state = State(sock, config, task_entry, sandbox)
+    state.thread_env = thread_env
     probe_sandbox(state)
     install_signal_handlers(state)
     # Everything loaded so far is shared with every child; freezing keeps the collector from
@@ -504,6 +513,11 @@ def is_module_name(name):
 
 def warm(state):
     names, state.warm_pending = state.warm_pending, []
+    if not state.uname_known:
+        # platform.processor() runs `uname -p` once and caches the answer; many packages ask at
+        # import (pandas does), which would count as starting a process in a trial.
+        platform.processor()
+        state.uname_known = True
     warmed = []
     for name in names:
         if state.task_entry.already_loaded(name) or name in state.warm_refused:
@@ -523,7 +537,8 @@ def warm(state):
             continue
         before = resident_mib()
         try:
-            __import__(name)
+            with thread_pool_sizes(state):
+                __import__(name)
         except Exception as exc:
             state.warm_refused.add(name)
             log(f"not warming {name}: {type(exc).__name__}: {exc}")
@@ -538,6 +553,26 @@ def warm(state):
     renew_idle_slots(state)
     log(f"warmed {', '.join(warmed)}; {max(state.warm_budget_mib, 0):.0f} MiB of "
         "N8N_RUNNERS_WARM_MAX_MEMORY left")
+
+
+class thread_pool_sizes:
+    """The runner's thread-pool sizes in the environment for a while (it may have been cleared
+    for tasks); afterwards the environment is as it was."""
+
+    def __init__(self, state):
+        self.sizes = state.thread_env
+        self.saved = {}
+
+    def __enter__(self):
+        self.saved = {name: os.environ.get(name) for name in self.sizes}
+        os.environ.update(self.sizes)
+
+    def __exit__(self, *exc_info):
+        for name, value in self.saved.items():
+            if value is None:
+                os.environ.pop(name, None)
+            else:
+                os.environ[name] = value
 
 
 def renew_idle_slots(state):
@@ -589,6 +624,9 @@ def trial_import(state, name):
             os.setpgid(0, 0)
             signal.set_wakeup_fd(-1)
             state.sandbox.confine()
+            os.environ.update(state.thread_env)
+            # The answer the forkserver has cached already (a slot may predate it).
+            platform.processor()
             verdict = import_and_inspect(state, name)
         except BaseException as exc:
             verdict = {"problem": f"{type(exc).__name__}: {exc}"}

@@ -118,19 +118,39 @@ fn readable_by(dir: &str, uid: u32, gid: u32) -> Result<(), std::path::PathBuf> 
     Ok(())
 }
 
+/// Variables that size the thread pools of numerical libraries (OpenBLAS, OpenMP, MKL,
+/// numexpr), passed through when set and 1 otherwise.
+const THREAD_POOL_VARS: [&str; 4] = [
+    "OPENBLAS_NUM_THREADS",
+    "OMP_NUM_THREADS",
+    "MKL_NUM_THREADS",
+    "NUMEXPR_NUM_THREADS",
+];
+
 /// How the forkserver is started for this configuration.
 pub fn forkserver_settings(config: &Config) -> Result<forkserver::Settings, String> {
     // With env access blocked each child clears its environment; the forkserver keeps only what
     // finding and starting the interpreter needs (pyenv shims, for one, need PATH and HOME).
-    let env = if config.block_env {
+    let mut env: Vec<(String, String)> = if config.block_env {
         std::env::vars()
-            .filter(|(name, _)| matches!(name.as_str(), "PATH" | "HOME" | "LANG" | "TZ"))
+            .filter(|(name, _)| {
+                matches!(name.as_str(), "PATH" | "HOME" | "LANG" | "TZ")
+                    || THREAD_POOL_VARS.contains(&name.as_str())
+            })
             .collect()
     } else {
         std::env::vars()
             .filter(|(name, _)| !SECRET_VARS.contains(&name.as_str()))
             .collect()
     };
+    // numpy's BLAS and OpenMP start a pool of threads when loaded. One task uses one core (the
+    // runner runs N8N_RUNNERS_MAX_CONCURRENCY of them), and a module whose import starts threads
+    // is never warmed in the forkserver: one thread each, unless the operator says otherwise.
+    for name in THREAD_POOL_VARS {
+        if !env.iter().any(|(set, _)| set == name) {
+            env.push((name.to_owned(), "1".to_owned()));
+        }
+    }
     let mut preload: Vec<String> = PRELOAD.iter().map(|m| m.to_string()).collect();
     for list in [&config.stdlib_allow, &config.external_allow] {
         preload.extend(list.to_list().into_iter().filter(|m| m != "*"));

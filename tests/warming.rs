@@ -204,3 +204,28 @@ fn a_learnt_module_is_warmed_again_after_a_forkserver_restart() {
         json!([{"json": {"here": false}}])
     );
 }
+
+#[test]
+fn pandas_imported_under_star_allowlists_is_inherited_by_later_tasks() {
+    let python = "/usr/bin/python3";
+    let has_pandas = Command::new(python)
+        .args(["-c", "import pandas"])
+        .output()
+        .is_ok_and(|out| out.status.success());
+    if !has_pandas {
+        eprintln!("SKIPPED: {python} has no pandas");
+        return;
+    }
+    let (_b, runner, mut side) = registered_runner(&[
+        ("N8N_RUNNERS_PYTHON", python),
+        ("N8N_RUNNERS_STDLIB_ALLOW", "*"),
+        ("N8N_RUNNERS_EXTERNAL_ALLOW", "*"),
+    ]);
+    let code = "import sys\nwarm = 'pandas' in sys.modules\nimport pandas\n\
+                return [{'json': {'warm': warm}}]";
+    let first = side.run_task("first", all_items(code, json!([])));
+    assert_eq!(first.result(), &json!([{"json": {"warm": false}}]));
+    runner.wait_for_log("warmed pandas");
+    let second = side.run_task("second", all_items(code, json!([])));
+    assert_eq!(second.result(), &json!([{"json": {"warm": true}}]));
+}
