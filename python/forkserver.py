@@ -522,6 +522,11 @@ def warm(state):
     for name in names:
         if state.task_entry.already_loaded(name) or name in state.warm_refused:
             continue
+        if not state.task_entry.allows(name):
+            # Replies come from task processes, which a breached task controls.
+            state.warm_refused.add(name)
+            log(f"not warming {name}: the allowlists do not allow it")
+            continue
         if state.warm_budget_mib <= 0:
             state.warm_refused.add(name)
             continue

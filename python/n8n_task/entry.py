@@ -127,6 +127,12 @@ def settle_again():
         _prepared.settle_modules()
 
 
+def allows(name):
+    """In the forkserver: whether the allowlists let user code import name (only such modules
+    are warmed: a task could forge the list its reply carries)."""
+    return _prepared is not None and _prepared.policy.allows(name)
+
+
 def already_loaded(name):
     """In the forkserver: whether a module is loaded (kept, or pruned into the stash)."""
     stash = _prepared.stash if _prepared is not None else None
