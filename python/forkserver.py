@@ -61,6 +61,9 @@ CHILD_FAILURE_EXIT = 70
 STATUS_RECORD = struct.Struct(">ci")
 PR_SET_PDEATHSIG = 1
 PR_SET_DUMPABLE = 4
+PR_SET_NAME = 15
+# The name (/proc/<pid>/comm) of a process forked ahead while it waits for its task.
+AHEAD_NAME = b"n8n-ahead"
 # A child whose confinement could not be set up exits with this code before running anything.
 CONFINEMENT_FAILURE_EXIT = 71
 # Blocked across fork() so a signal aimed at the new child waits until it has default handlers.
@@ -430,6 +433,9 @@ def run_slot(state, sock):
         # Nothing of the forkserver's stays open here: not its control socket, not other slots.
         state.sock.close()
         close_all((state.wake_r, state.wake_w))
+        # Forgotten too: a task's fds received later may get these numbers, and a task
+        # process closes the wake pipe it inherits.
+        state.wake_r = state.wake_w = -1
         for slot in state.idle_slots + list(state.busy_slots.values()):
             slot.sock.close()
         state.idle_slots, state.busy_slots = [], {}
@@ -448,6 +454,7 @@ def run_slot(state, sock):
         # shares. The first slot is made before the forkserver freezes its own objects.
         gc.freeze()
         sock.send(b"r")
+        ahead = fork_ahead(state)
         while True:
             message, fds, _, _ = socket.recv_fds(sock, REQUEST_BUFSIZE, MAX_REQUEST_FDS,
                                                  CLOEXEC_ON_RECEIVE)
@@ -458,23 +465,107 @@ def run_slot(state, sock):
                 sock.send(json.dumps(trial_import(state, name)).encode("utf-8"))
                 if not state.sandbox.clean_slot():
                     break
+                ahead = fork_ahead(state)
                 continue
             if message != FORK_REQUEST or len(fds) != 3:
                 close_all(fds)
                 continue
             task_r, result_w, status_w = fds
-            pid = fork_task(state, task_r, result_w, status_w)
+            pid = hand_over(ahead, fds)
+            if pid is not None:
+                close_all((task_r, result_w))
+            else:
+                # The child forked ahead is gone (its confinement failed, say): fork now.
+                pid = fork_task(state, task_r, result_w, status_w)
             if pid is not None:
                 write_status(status_w, b"X", os.waitstatus_to_exitcode(wait_for(pid)))
                 close_all((status_w,))
+            # Kills the child forked ahead too, if it was not used: it is made anew below.
             if not state.sandbox.clean_slot():
                 log("a task left files in /tmp that could not be removed; its slot is retired")
                 break
+            ahead = fork_ahead(state)
             sock.send(b"k")
     except BaseException as exc:
         log(f"sandbox slot failed: {type(exc).__name__}: {exc}")
     finally:
         os._exit(0)
+
+
+# ---------------------------------------------------------------------------------------------
+# Fork-ahead: in a slot, the next task's process is forked and confined before its task arrives
+
+
+def fork_ahead(state):
+    """Forks the slot's next task process now, off the task's critical path: it confines
+    itself and waits on a socket of its own for its three fds. Returns (pid, socket), or None
+    when fork() failed (the task then gets a process forked on arrival)."""
+    ours, theirs = socket.socketpair(socket.AF_UNIX, socket.SOCK_SEQPACKET)
+    flush_std_streams()
+    saved_mask = signal.pthread_sigmask(signal.SIG_BLOCK, FORK_BLOCKED_SIGNALS)
+    try:
+        pid = os.fork()
+    except OSError as exc:
+        signal.pthread_sigmask(signal.SIG_SETMASK, saved_mask)
+        log(f"fork ahead failed: {exc}")
+        ours.close()
+        theirs.close()
+        return None
+    if pid == 0:
+        ours.close()
+        wait_for_task(state, theirs, saved_mask)
+    signal.pthread_sigmask(signal.SIG_SETMASK, saved_mask)
+    theirs.close()
+    try:
+        os.setpgid(pid, pid)
+    except OSError:
+        pass
+    return pid, ours
+
+
+def hand_over(ahead, fds):
+    """Gives a task's fds to the process forked ahead; its pid, or None if it is gone."""
+    if ahead is None:
+        return None
+    pid, channel = ahead
+    try:
+        socket.send_fds(channel, [FORK_REQUEST], fds)
+        return pid
+    except OSError:
+        return None
+    finally:
+        channel.close()
+
+
+def wait_for_task(state, channel, saved_mask):
+    """In a process forked ahead: confined at once, then waits for its task's fds and becomes
+    that task's process. Never returns."""
+    try:
+        signal.set_wakeup_fd(-1)
+        try:
+            os.setpgid(0, 0)
+        except OSError:
+            pass
+        try:
+            state.sandbox.confine()
+        except Exception as exc:
+            log(f"could not confine a task child: {type(exc).__name__}: {exc}")
+            os._exit(CONFINEMENT_FAILURE_EXIT)
+        # Named while it waits, so that ps (and the tests) tell it from a task's process.
+        with open("/proc/self/comm", "rb") as comm:
+            name = comm.read().strip()
+        state.libc.prctl(PR_SET_NAME, AHEAD_NAME, 0, 0, 0)
+        message, fds, _, _ = socket.recv_fds(channel, REQUEST_BUFSIZE, MAX_REQUEST_FDS,
+                                             CLOEXEC_ON_RECEIVE)
+        channel.close()
+        if message != FORK_REQUEST or len(fds) != 3:
+            os._exit(0)  # the slot is gone, or retired this process unused
+        state.libc.prctl(PR_SET_NAME, name, 0, 0, 0)
+    except BaseException:
+        os._exit(CHILD_FAILURE_EXIT)
+    task_r, result_w, status_w = fds
+    send_pid_record(status_w)
+    run_confined_child(state, task_r, result_w, status_w, saved_mask)
 
 
 # ---------------------------------------------------------------------------------------------
@@ -827,6 +918,17 @@ def become_child(state, task_r, result_w, status_w, saved_mask):
         except Exception as exc:
             log(f"could not confine a task child: {type(exc).__name__}: {exc}")
             os._exit(CONFINEMENT_FAILURE_EXIT)
+    except BaseException as exc:
+        log(f"task child failed: {type(exc).__name__}: {exc}")
+        flush_std_streams()
+        os._exit(code)
+    run_confined_child(state, task_r, result_w, status_w, saved_mask)
+
+
+def run_confined_child(state, task_r, result_w, status_w, saved_mask):
+    """A confined task process, its pid reported: runs its task. Never returns."""
+    code = CHILD_FAILURE_EXIT
+    try:
         if state.slot_sock is None:
             # In a slot the namespaces see to it: the forkserver is PID 1 of their parent.
             die_with_forkserver(state)

@@ -913,10 +913,11 @@ return [{'json': {'grandchild_running': os.read(ready_r, 1) == b'1'}}]
     let forkserver = sb.forkserver_pid();
     let deadline = Instant::now() + Duration::from_secs(3);
     loop {
-        // Idle PID-namespace inits of the forkserver's sandbox slots may stay; nothing else.
+        // Idle PID-namespace inits of the forkserver's sandbox slots, and the process each
+        // forked ahead for its next task, may stay; nothing else.
         let left: Vec<u32> = descendants_of(sb.runner.pid())
             .into_iter()
-            .filter(|&pid| pid != forkserver && !is_namespace_init(pid))
+            .filter(|&pid| pid != forkserver && !is_namespace_init(pid) && !is_forked_ahead(pid))
             .collect();
         if left.is_empty() {
             break;
@@ -1012,9 +1013,10 @@ return [{'json': {'chain_running': os.read(ready_r, 1) == b'1'}}]
     assert_eq!(result, json!({"chain_running": true}));
     let forkserver = sb.forkserver_pid();
     let left_over = || -> Vec<u32> {
+        // As above: slot inits and their processes forked ahead are not the task's.
         descendants_of(sb.runner.pid())
             .into_iter()
-            .filter(|&pid| pid != forkserver && !is_namespace_init(pid))
+            .filter(|&pid| pid != forkserver && !is_namespace_init(pid) && !is_forked_ahead(pid))
             .collect()
     };
     let deadline = Instant::now() + Duration::from_secs(3);

@@ -575,7 +575,15 @@ pub fn task_processes(forkserver: u32) -> Vec<u32> {
     let mut below_inits = Vec::new();
     for child in children_of(forkserver) {
         if is_namespace_init(child) {
-            below_inits.extend(children_of(child));
+            // A slot: its one process forked ahead, waiting for the next task, is not a task's.
+            let mut waiting = 0;
+            for pid in children_of(child) {
+                if is_forked_ahead(pid) && waiting == 0 {
+                    waiting += 1;
+                } else {
+                    below_inits.push(pid);
+                }
+            }
         } else {
             found.push(child);
         }
@@ -585,6 +593,14 @@ pub fn task_processes(forkserver: u32) -> Vec<u32> {
         below_inits.extend(children_of(pid));
     }
     found
+}
+
+/// Whether pid is a slot's process forked ahead, still waiting for a task (it is named so
+/// only until its task arrives, and has no children of its own).
+pub fn is_forked_ahead(pid: u32) -> bool {
+    std::fs::read_to_string(format!("/proc/{pid}/comm"))
+        .is_ok_and(|name| name.trim() == "n8n-ahead")
+        && children_of(pid).is_empty()
 }
 
 /// A connected, registered runner with its broker connection.
