@@ -41,8 +41,16 @@ CONTROL_FD = 3
 # The config carries the task package's source; a SEQPACKET message is bounded by the socket's
 # send buffer, so this is generous. Allocated once.
 CONFIG_BUFSIZE = 16 * 1024 * 1024
-# A fork request is one byte; a warm request carries up to MAX_WARM_NAMES module names.
-REQUEST_BUFSIZE = 16 * 1024
+# A fork request is b"F" plus the task's node mode and code when they are short (a hint for
+# the slots' compiled-code caches); a warm request carries up to MAX_WARM_NAMES module names.
+REQUEST_BUFSIZE = 64 * 1024
+# A slot hands its process forked ahead the fds and, when it has it, the compiled code (at most
+# MAX_COMPILED_SIZE: one message, well within a socket's send buffer).
+HAND_OVER_BUFSIZE = 256 * 1024
+MAX_COMPILED_SIZE = 128 * 1024
+# Per slot: how many compiled codes, and how many bytes of them, are kept.
+MAX_COMPILED_CODES = 64
+MAX_COMPILED_BYTES = 8 << 20
 # More than the 3 expected, so a request with too many fds is seen whole and closed.
 MAX_REQUEST_FDS = 16
 FORK_REQUEST = b"F"
@@ -320,14 +328,14 @@ def receive_requests(state):
         if message.startswith(WARM_REQUEST) and not fds:
             queue_warm(state, message[len(WARM_REQUEST):])
             continue
-        if message != FORK_REQUEST or len(fds) != 3:
+        if not message.startswith(FORK_REQUEST) or len(fds) != 3:
             log(f"ignoring a malformed fork request ({len(message)} bytes, {len(fds)} fds)")
             close_all(fds)
             continue
-        fork_child(state, *fds)
+        fork_child(state, *fds, hint=message[len(FORK_REQUEST):])
 
 
-def fork_child(state, task_r, result_w, status_w):
+def fork_child(state, task_r, result_w, status_w, hint=b""):
     # "Received": if we die before the pid record, Rust knows whether this request was taken
     # (a child may exist) or never read (it can safely go to the next forkserver).
     write_status(status_w, b"R", 0)
@@ -339,7 +347,7 @@ def fork_child(state, task_r, result_w, status_w):
     # With namespaces a slot's replica forks the task; it reports the exit code itself.
     try:
         slot = state.idle_slots.pop() if state.idle_slots else Slot(state)
-        socket.send_fds(slot.sock, [FORK_REQUEST], [task_r, result_w, status_w])
+        socket.send_fds(slot.sock, [FORK_REQUEST + hint], [task_r, result_w, status_w])
     except (OSError, SlotFailed) as exc:
         log(f"no sandbox slot for a task: {exc}")
         write_status(status_w, b"E", getattr(exc, "errno", None) or errno.EAGAIN)
@@ -454,6 +462,7 @@ def run_slot(state, sock):
         # shares. The first slot is made before the forkserver freezes its own objects.
         gc.freeze()
         sock.send(b"r")
+        compiled = CompiledCode()
         ahead = fork_ahead(state)
         while True:
             message, fds, _, _ = socket.recv_fds(sock, REQUEST_BUFSIZE, MAX_REQUEST_FDS,
@@ -467,11 +476,12 @@ def run_slot(state, sock):
                     break
                 ahead = fork_ahead(state)
                 continue
-            if message != FORK_REQUEST or len(fds) != 3:
+            if not message.startswith(FORK_REQUEST) or len(fds) != 3:
                 close_all(fds)
                 continue
             task_r, result_w, status_w = fds
-            pid = hand_over(ahead, fds)
+            hint = message[len(FORK_REQUEST):]
+            pid = hand_over(ahead, fds, compiled.get(hint))
             if pid is not None:
                 close_all((task_r, result_w))
             else:
@@ -486,6 +496,8 @@ def run_slot(state, sock):
                 break
             ahead = fork_ahead(state)
             sock.send(b"k")
+            # Off the critical path: the next task with this code gets it compiled.
+            compiled.learn(state, hint)
     except BaseException as exc:
         log(f"sandbox slot failed: {type(exc).__name__}: {exc}")
     finally:
@@ -523,13 +535,45 @@ def fork_ahead(state):
     return pid, ours
 
 
-def hand_over(ahead, fds):
-    """Gives a task's fds to the process forked ahead; its pid, or None if it is gone."""
+class CompiledCode:
+    """A slot's cache: fork-request hint (node mode byte and code) -> the code compiled and
+    marshalled by the slot itself after a task with that code ran. Never filled from what a
+    task process says: a task must not choose what the next one runs."""
+
+    def __init__(self):
+        self.entries = {}
+        self.size = 0
+
+    def get(self, hint):
+        return self.entries.get(hint) if hint else None
+
+    def learn(self, state, hint):
+        if not hint or hint in self.entries:
+            return
+        mode = "runOnceForEachItem" if hint[:1] == b"e" else "runOnceForAllItems"
+        try:
+            code = hint[1:].decode("utf-8")
+        except UnicodeDecodeError:
+            return
+        compiled = state.task_entry.precompile(mode, code)
+        if compiled is None or len(compiled) > MAX_COMPILED_SIZE:
+            return
+        while self.entries and (len(self.entries) >= MAX_COMPILED_CODES
+                                or self.size + len(compiled) > MAX_COMPILED_BYTES):
+            oldest = next(iter(self.entries))
+            self.size -= len(self.entries.pop(oldest))
+        self.entries[hint] = compiled
+        self.size += len(compiled)
+
+
+def hand_over(ahead, fds, compiled=None):
+    """Gives a task's fds (and the compiled code the slot expects it to run, if it has it) to
+    the process forked ahead; its pid, or None if it is gone."""
     if ahead is None:
         return None
     pid, channel = ahead
     try:
-        socket.send_fds(channel, [FORK_REQUEST], fds)
+        socket.send_fds(channel, [FORK_REQUEST + (compiled or b"")], fds)
         return pid
     except OSError:
         return None
@@ -555,17 +599,18 @@ def wait_for_task(state, channel, saved_mask):
         with open("/proc/self/comm", "rb") as comm:
             name = comm.read().strip()
         state.libc.prctl(PR_SET_NAME, AHEAD_NAME, 0, 0, 0)
-        message, fds, _, _ = socket.recv_fds(channel, REQUEST_BUFSIZE, MAX_REQUEST_FDS,
+        message, fds, _, _ = socket.recv_fds(channel, HAND_OVER_BUFSIZE, MAX_REQUEST_FDS,
                                              CLOEXEC_ON_RECEIVE)
         channel.close()
-        if message != FORK_REQUEST or len(fds) != 3:
+        if not message.startswith(FORK_REQUEST) or len(fds) != 3:
             os._exit(0)  # the slot is gone, or retired this process unused
         state.libc.prctl(PR_SET_NAME, name, 0, 0, 0)
     except BaseException:
         os._exit(CHILD_FAILURE_EXIT)
     task_r, result_w, status_w = fds
     send_pid_record(status_w)
-    run_confined_child(state, task_r, result_w, status_w, saved_mask)
+    run_confined_child(state, task_r, result_w, status_w, saved_mask,
+                       message[len(FORK_REQUEST):])
 
 
 # ---------------------------------------------------------------------------------------------
@@ -925,7 +970,7 @@ def become_child(state, task_r, result_w, status_w, saved_mask):
     run_confined_child(state, task_r, result_w, status_w, saved_mask)
 
 
-def run_confined_child(state, task_r, result_w, status_w, saved_mask):
+def run_confined_child(state, task_r, result_w, status_w, saved_mask, precompiled=b""):
     """A confined task process, its pid reported: runs its task. Never returns."""
     code = CHILD_FAILURE_EXIT
     try:
@@ -943,7 +988,7 @@ def run_confined_child(state, task_r, result_w, status_w, saved_mask):
         close_all((state.wake_r, state.wake_w, status_w))
         close_all(state.children.values())
         state.children.clear()
-        state.task_entry.run_task(task_r, result_w, state.config)
+        state.task_entry.run_task(task_r, result_w, state.config, precompiled)
         code = 0
     except BaseException as exc:
         # No result was written (or only part of one): Rust sees exit code 70 instead.

@@ -39,6 +39,8 @@ const READ_CHUNK: usize = 256 * 1024;
 #[derive(Clone, Copy)]
 pub struct TaskInput<'a> {
     pub parts: [&'a [u8]; 3],
+    /// The fork request's hint (see [`crate::forkserver::compile_hint`]); may be empty.
+    pub hint: &'a [u8],
 }
 
 /// Limits for one run.
@@ -133,7 +135,12 @@ pub fn run(
     for fd in [&task_w, &result_r, &status_r] {
         fcntl(fd, FcntlArg::F_SETFL(OFlag::O_NONBLOCK))?;
     }
-    if let Err(err) = forkserver.request_child(task_r.as_fd(), result_w.as_fd(), status_w.as_fd()) {
+    if let Err(err) = forkserver.request_child(
+        task_r.as_fd(),
+        result_w.as_fd(),
+        status_w.as_fd(),
+        input.hint,
+    ) {
         return match err {
             Errno::EPIPE | Errno::ECONNRESET | Errno::ENOTCONN | Errno::ECONNREFUSED => {
                 Ok(ChildOutcome::ForkserverUnreachable)

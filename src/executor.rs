@@ -11,8 +11,8 @@ use serde_json::value::RawValue;
 
 use crate::analyzer::ParseFailure;
 use crate::child_process::{self, ChildOutcome, Limits, TaskInput};
-use crate::forkserver::Forkserver;
-use crate::messages::TaskSettings;
+use crate::forkserver::{compile_hint, Forkserver};
+use crate::messages::{NodeMode, TaskSettings};
 use crate::task_result::{settle, Bounds, Failure, Settled};
 use crate::task_state::CancelSignal;
 use crate::validation::{Validator, Verdict};
@@ -129,12 +129,18 @@ fn run_child(
         return Ok(ChildOutcome::ForkserverLost);
     };
     let (head, tail) = input_envelope(settings, purpose);
+    // Only code that runs: a syntax check compiles in its own way.
+    let hint = match purpose {
+        Purpose::Run => compile_hint(settings.node_mode == NodeMode::PerItem, &settings.code),
+        Purpose::SyntaxCheck => Vec::new(),
+    };
     let input = TaskInput {
         parts: [
             head.as_bytes(),
             settings.items.get().as_bytes(),
             tail.as_bytes(),
         ],
+        hint: &hint,
     };
     let limits = Limits {
         timeout: ctx.task_timeout,

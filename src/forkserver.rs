@@ -107,12 +107,15 @@ pub struct Connection {
 impl Connection {
     /// Asks for a fresh child that reads its task from `task_r`, writes its result to
     /// `result_w`, and about which the forkserver reports on `status_w`. Several workers may call
-    /// this at once: each request is one datagram, which the kernel delivers whole.
+    /// this at once: each request is one datagram, which the kernel delivers whole. `hint` (may
+    /// be empty) is the task's node mode and code (see [`compile_hint`]), by which sandbox slots
+    /// keep the code compiled for the next task that runs it.
     pub fn request_child(
         &self,
         task_r: BorrowedFd,
         result_w: BorrowedFd,
         status_w: BorrowedFd,
+        hint: &[u8],
     ) -> nix::Result<()> {
         let fds = [
             task_r.as_raw_fd(),
@@ -122,13 +125,28 @@ impl Connection {
         let cmsg = [ControlMessage::ScmRights(&fds)];
         sendmsg::<()>(
             self.control.as_raw_fd(),
-            &[IoSlice::new(b"F")],
+            &[IoSlice::new(b"F"), IoSlice::new(hint)],
             &cmsg,
             MsgFlags::MSG_NOSIGNAL,
             None,
         )?;
         Ok(())
     }
+}
+
+/// The longest code sent as a hint: longer code is compiled by each task process itself.
+const MAX_HINT_CODE: usize = 32 * 1024;
+
+/// The hint of a fork request: `a` (all items) or `e` (each item) and the code, or nothing for
+/// long code. The task process checks that the compiled code it is handed is its own code.
+pub fn compile_hint(per_item: bool, code: &str) -> Vec<u8> {
+    if code.len() > MAX_HINT_CODE {
+        return Vec::new();
+    }
+    let mut hint = Vec::with_capacity(code.len() + 1);
+    hint.push(if per_item { b'e' } else { b'a' });
+    hint.extend_from_slice(code.as_bytes());
+    hint
 }
 
 /// How many module names the runner remembers for warming (a forkserver restart re-warms them).

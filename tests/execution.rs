@@ -389,6 +389,32 @@ fn pandas_imports_with_only_external_packages_allowed() {
 }
 
 #[test]
+fn the_same_code_run_again_in_one_slot_answers_for_its_own_items() {
+    // One slot: from the second run on, its process gets the code compiled by the slot.
+    let (_b, _r, mut side) = registered_runner(&[("N8N_RUNNERS_MAX_CONCURRENCY", "1")]);
+    let code = "return [{'json': {'n': len(_items), 'first': _items[0]['json']['v']}}]";
+    for n in 1..=4 {
+        let items: Vec<Value> = (0..n).map(|v| json!({"json": {"v": v * 10 + n}})).collect();
+        let outcome = side.run_task(&format!("run-{n}"), all_items(code, json!(items)));
+        assert_eq!(outcome.result(), &json!([{"json": {"n": n, "first": n}}]));
+    }
+}
+
+#[test]
+fn the_same_code_in_the_other_node_mode_runs_in_that_mode() {
+    let (_b, _r, mut side) = registered_runner(&[("N8N_RUNNERS_MAX_CONCURRENCY", "1")]);
+    let code = "return {'json': {'seen': 1}}";
+    let items = json!([{"json": {}}, {"json": {}}]);
+    for id in ["each-1", "each-2"] {
+        let outcome = side.run_task(id, per_item(code, items.clone()));
+        assert_eq!(outcome.result().as_array().map(Vec::len), Some(2), "{id}");
+    }
+    // All items: the one dict is the result as it is (per item it was one result per item).
+    let outcome = side.run_task("all", all_items(code, items));
+    assert_eq!(outcome.result(), &json!({"json": {"seen": 1}}));
+}
+
+#[test]
 fn prints_appear_in_the_runner_log_marked_as_task_output() {
     let (_b, runner, mut side) = registered_runner(&[]);
     side.run_task(

@@ -27,12 +27,13 @@ import importlib
 import io
 import json
 import linecache
+import marshal
 import os
 import sys
 import time
 
 from .errors import set_memory_limit_message
-from .execution import PER_ITEM_MODE, execute, validate
+from .execution import PER_ITEM_MODE, execute, precompile, validate
 from .filenames import ALL_ITEMS_FILENAME, PER_ITEM_FILENAME
 from .formats import FormatGuard, TemplateScanner
 from .imports import (
@@ -194,8 +195,9 @@ def prepared_for(config):
 # Entry point in the child
 
 
-def run_task(task_fd, result_fd, config):
-    """Reads one task from task_fd, runs it and writes exactly one result frame to result_fd."""
+def run_task(task_fd, result_fd, config, precompiled=None):
+    """Reads one task from task_fd, runs it and writes exactly one result frame to result_fd.
+    `precompiled`: the slot's marshalled compile of the code it expects (see precompile)."""
     # The pipe ends come from Rust; make sure neither was left non-blocking.
     os.set_blocking(task_fd, True)
     os.set_blocking(result_fd, True)
@@ -209,7 +211,13 @@ def run_task(task_fd, result_fd, config):
     else:
         prepared = prepared_for(config)
         install_process_guards(prepared)
-        reply, context = execute(task, prepared, captured)
+        compiled = None
+        if precompiled:
+            try:
+                compiled = marshal.loads(precompiled)
+            except (ValueError, EOFError, TypeError):
+                compiled = None
+        reply, context = execute(task, prepared, captured, compiled)
         if LOADED_BY_TASK:
             reply["imports"] = LOADED_BY_TASK
     write_frame(result_fd, encode_reply(reply, context))

@@ -4,8 +4,13 @@ Owns compiling the task (a failure becomes an error reply), the scope the code r
 it once for all items or once per item (a fresh scope each time, results paired with their
 items), and turning what it raised, SystemExit included, into an error reply. A validate-only
 request is parsed and compiled but never run, so the runner can quote CPython's own syntax-error
-wording.
+wording. A slot compiles each task's code again after the task (precompile), so the next task
+with the same code skips its compile.
 """
+
+import marshal
+import sys
+import warnings
 
 from .errors import error_reply, exit_error, runtime_error, syntax_error
 from .filenames import ALL_ITEMS_FILENAME, PER_ITEM_FILENAME
@@ -17,9 +22,11 @@ from .wrapping import OUTPUT_NAME, compile_user_code
 PER_ITEM_MODE = "runOnceForEachItem"
 
 
-def execute(task, prepared, captured):
+def execute(task, prepared, captured, precompiled=None):
     """Runs a task. Returns the reply dict (not yet serialised) and the context needed to
-    describe a failure that only shows up when the result is serialised."""
+    describe a failure that only shows up when the result is serialised. `precompiled` is
+    (code, filename, code object) from the slot's cache (see precompile), used only when it
+    is this task's code."""
     recorder = PrintRecorder()
     per_item = task.get("nodeMode") == PER_ITEM_MODE
     filename = PER_ITEM_FILENAME if per_item else ALL_ITEMS_FILENAME
@@ -27,9 +34,12 @@ def execute(task, prepared, captured):
     if code is None:
         code = ""
     context = (filename, code, captured)
-    compiled, error = compile_task(code, filename, context, guard_formats=True)
-    if error is not None:
-        return error_reply(error, recorder.entries()), context
+    if precompiled is not None and precompiled[:2] == (code, filename):
+        compiled = precompiled[2]
+    else:
+        compiled, error = compile_task(code, filename, context, guard_formats=True)
+        if error is not None:
+            return error_reply(error, recorder.entries()), context
 
     scope = {
         "__builtins__": prepared.builtins,
@@ -47,6 +57,28 @@ def execute(task, prepared, captured):
         return error_reply(runtime_error(exc, context), recorder.entries()), context
     reply = {"status": "ok", "result": result, "print_args": recorder.entries()}
     return reply, context
+
+
+def precompile(node_mode, code):
+    """In a slot, after a task: the task's code compiled as its process compiles it, marshalled
+    as (code, filename, code object) for the next process given the same code; None when it
+    does not compile cleanly (errors and warnings are for the task's own compile to report)."""
+    filename = PER_ITEM_FILENAME if node_mode == PER_ITEM_MODE else ALL_ITEMS_FILENAME
+    # Warnings as errors, so code that warns is not cached. The C side of the warnings machinery
+    # finds its filters through sys.modules, from which the slot may have pruned `warnings`.
+    added = "warnings" not in sys.modules
+    if added:
+        sys.modules["warnings"] = warnings
+    try:
+        with warnings.catch_warnings():
+            warnings.simplefilter("error")
+            compiled = compile_user_code(code, filename, guard_formats=True)
+    except BaseException:
+        return None
+    finally:
+        if added:
+            sys.modules.pop("warnings", None)
+    return marshal.dumps((code, filename, compiled))
 
 
 def validate(task, captured):
