@@ -28,7 +28,7 @@ use std::time::{Duration, Instant};
 
 use common::{Runner, TestBroker};
 use serde_json::{json, Value};
-use support::{drive, status_kib, tree_cpu_ms, tree_rss_kib, Head, RssSampler};
+use support::{drive, status_kib, tree_cpu_ms, tree_pss_kib, tree_rss_kib, Head, RssSampler};
 
 struct Options {
     runner: Vec<String>,
@@ -523,14 +523,16 @@ fn idle_memory(argv: &[String]) {
     );
     std::thread::sleep(Duration::from_secs(1));
     let tree = tree_rss_kib(runner.pid()) as f64 / 1024.0;
+    let pss = tree_pss_kib(runner.pid()) as f64 / 1024.0;
     let own = status_kib(runner.pid(), "VmRSS:") as f64 / 1024.0;
     println!(
-        "{:<30} tree {tree:.1} MiB, runner process alone {own:.1} MiB",
+        "{:<30} tree {tree:.1} MiB (PSS {pss:.1} MiB), runner process alone {own:.1} MiB",
         "idle RSS"
     );
     println!(
         "{}",
-        json!({"scenario": "idle", "tree_rss_mib": tree, "runner_process_rss_mib": own})
+        json!({"scenario": "idle", "tree_rss_mib": tree, "tree_pss_mib": pss,
+               "runner_process_rss_mib": own})
     );
 }
 

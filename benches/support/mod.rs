@@ -141,6 +141,22 @@ pub fn tree_rss_kib(pid: u32) -> u64 {
         .sum()
 }
 
+/// Proportional set size of a process tree in KiB: shared pages counted once across it (summed
+/// RSS counts a page once per process that maps it, so every forked process adds its parent's).
+pub fn tree_pss_kib(pid: u32) -> u64 {
+    descendants(pid)
+        .into_iter()
+        .filter_map(|p| std::fs::read_to_string(format!("/proc/{p}/smaps_rollup")).ok())
+        .filter_map(|rollup| {
+            rollup
+                .lines()
+                .find(|line| line.starts_with("Pss:"))
+                .and_then(|line| line.split_whitespace().nth(1))
+                .and_then(|kib| kib.parse::<u64>().ok())
+        })
+        .sum()
+}
+
 /// CPU time (user + system) of a process tree, including reaped children, in ms.
 pub fn tree_cpu_ms(pid: u32) -> f64 {
     let ticks_per_sec = 100.0; // USER_HZ on Linux
