@@ -16,7 +16,9 @@ on fd 3, one end of an AF_UNIX SOCK_SEQPACKET socketpair (the control socket), a
      limits, sandbox (unknown keys are ignored).
   2. us -> Rust: one JSON ready message (ready, pid, python, executable, stdlib_dir,
      stdlib_module_names, sandbox: the layers in force).
-  3. Rust -> us: fork requests, each the byte b"F" plus fds task_r, result_w, status_w; and
+  3. Rust -> us: fork requests, each the byte b"F" plus fds task_r, result_w, status_w (and,
+     for code of at most 32 KiB, the node mode byte a|e and the code, for the slots'
+     compiled-code caches); and
      warm requests, b"W" plus a JSON list of module names that tasks imported, which this
      process imports too (see "Warming"), so later tasks inherit them.
 Status records on status_w are 5 bytes: an ASCII tag and a big-endian signed 32-bit value:
