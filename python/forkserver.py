@@ -375,22 +375,34 @@ def slot_answered(state, fd):
         slot.sock.close()
 
 
-def fork_task(state, task_r, result_w, status_w):
-    """Forks a task process (in the forkserver, or in a slot's replica). Returns its pid, or
-    None when fork() failed (then reported as E<errno>)."""
+def fork_holding_signals():
+    """fork() with FORK_BLOCKED_SIGNALS held across it. Returns (pid, the mask to restore): the
+    parent's is restored already, the child restores it once it has its own handlers. Raises
+    OSError when fork() fails."""
     flush_std_streams()
     saved_mask = signal.pthread_sigmask(signal.SIG_BLOCK, FORK_BLOCKED_SIGNALS)
     try:
         pid = os.fork()
-    except OSError as exc:
+    except OSError:
         signal.pthread_sigmask(signal.SIG_SETMASK, saved_mask)
+        raise
+    if pid != 0:
+        signal.pthread_sigmask(signal.SIG_SETMASK, saved_mask)
+    return pid, saved_mask
+
+
+def fork_task(state, task_r, result_w, status_w):
+    """Forks a task process (in the forkserver, or in a slot's replica). Returns its pid, or
+    None when fork() failed (then reported as E<errno>)."""
+    try:
+        pid, saved_mask = fork_holding_signals()
+    except OSError as exc:
         log(f"fork failed: {exc}")
         write_status(status_w, b"E", exc.errno or 0)
         close_all((task_r, result_w, status_w))
         return None
     if pid == 0:
         become_child(state, task_r, result_w, status_w, saved_mask)
-    signal.pthread_sigmask(signal.SIG_SETMASK, saved_mask)
     # Also set from this side, so the group exists before Rust learns the pid and may kill(-pid).
     try:
         os.setpgid(pid, pid)
@@ -515,12 +527,9 @@ def fork_ahead(state):
     itself and waits on a socket of its own for its three fds. Returns (pid, socket), or None
     when fork() failed (the task then gets a process forked on arrival)."""
     ours, theirs = socket.socketpair(socket.AF_UNIX, socket.SOCK_SEQPACKET)
-    flush_std_streams()
-    saved_mask = signal.pthread_sigmask(signal.SIG_BLOCK, FORK_BLOCKED_SIGNALS)
     try:
-        pid = os.fork()
+        pid, saved_mask = fork_holding_signals()
     except OSError as exc:
-        signal.pthread_sigmask(signal.SIG_SETMASK, saved_mask)
         log(f"fork ahead failed: {exc}")
         ours.close()
         theirs.close()
@@ -528,7 +537,6 @@ def fork_ahead(state):
     if pid == 0:
         ours.close()
         wait_for_task(state, theirs, saved_mask)
-    signal.pthread_sigmask(signal.SIG_SETMASK, saved_mask)
     theirs.close()
     try:
         os.setpgid(pid, pid)
