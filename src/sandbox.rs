@@ -238,6 +238,36 @@ fn main_filter(isolate_network: bool) -> Result<BpfProgram, String> {
             })
             .collect::<Result<_, _>>()?,
     );
+    // Scheduling and limits of other processes: with the same uid (the slot's init, or the
+    // runner and the forkserver where user namespaces are refused) a task could lower their
+    // limits or priority and so break every later task. Only the task's own (pid 0) remain.
+    let not_self = |args: &[u8]| -> Result<Vec<SeccompRule>, String> {
+        args.iter()
+            .map(|&arg| {
+                SeccompRule::new(vec![condition(arg, SeccompCmpOp::Ne, 0)])
+                    .map_err(|e| e.to_string())
+            })
+            .collect()
+    };
+    rules.insert(libc::SYS_prlimit64, not_self(&[0])?);
+    // setpriority(which, who, prio): only PRIO_PROCESS (0) of itself (0).
+    rules.insert(libc::SYS_setpriority, not_self(&[0, 1])?);
+    for nr in [
+        libc::SYS_sched_setaffinity,
+        libc::SYS_sched_setscheduler,
+        libc::SYS_sched_setparam,
+        libc::SYS_sched_setattr,
+    ] {
+        rules.insert(nr, not_self(&[0])?);
+    }
+    // ioprio_set(which, who, prio): only IOPRIO_WHO_PROCESS (1) of itself (0).
+    rules.insert(
+        libc::SYS_ioprio_set,
+        vec![
+            SeccompRule::new(vec![condition(0, SeccompCmpOp::Ne, 1)]).map_err(|e| e.to_string())?,
+            SeccompRule::new(vec![condition(1, SeccompCmpOp::Ne, 0)]).map_err(|e| e.to_string())?,
+        ],
+    );
     let socket_rule = if isolate_network {
         // No rule conditions: every socket() is refused.
         Vec::new()

@@ -425,6 +425,47 @@ return [{'json': {
     sb.assert_still_works();
 }
 
+fn the_limits_and_priority_of_other_processes_cannot_be_changed(mode: Mode) {
+    let mut sb = Sandboxed::start(mode, &[]);
+    // With namespaces the one other process a task can name is its slot's init (pid 1); without,
+    // the runner and the forkserver share its uid and are in sight.
+    let targets: Vec<u32> = if mode.namespaced() {
+        vec![1]
+    } else {
+        vec![sb.runner.pid(), sb.forkserver_pid()]
+    };
+    let code = r#"
+import resource
+own = [attempt(lambda: os.setpriority(os.PRIO_PROCESS, 0, 5)),
+       attempt(lambda: resource.setrlimit(resource.RLIMIT_NOFILE, (64, 64))),
+       attempt(lambda: os.sched_setaffinity(0, os.sched_getaffinity(0)))]
+others = {}
+for pid in _items[0]['json']['targets']:
+    others[str(pid)] = [
+        attempt(lambda: resource.prlimit(pid, resource.RLIMIT_NOFILE, (16, 16))),
+        attempt(lambda: os.setpriority(os.PRIO_PROCESS, pid, 19)),
+        attempt(lambda: os.sched_setaffinity(pid, {0})),
+        attempt(lambda: os.sched_setscheduler(pid, os.SCHED_IDLE, os.sched_param(0))),
+    ]
+return [{'json': {'own': own, 'others': others}}]
+"#;
+    let result = sb.probe("renice", code, json!({"targets": targets}));
+    assert_eq!(result["own"], json!(["ok", "ok", "ok"]), "{result}");
+    for pid in &targets {
+        assert_eq!(
+            result["others"][pid.to_string()],
+            json!([
+                permission_error(1),
+                permission_error(1),
+                permission_error(1),
+                permission_error(1)
+            ]),
+            "{result}"
+        );
+    }
+    sb.assert_still_works();
+}
+
 fn proc_lists_only_the_tasks_own_processes(mode: Mode) {
     let mut sb = Sandboxed::start(mode, &[]);
     let input = json!({"runner_pid": sb.runner.pid()});
@@ -1604,6 +1645,7 @@ fn run_now(mode: Mode, probe: fn(Mode)) {
 in_every_mode!(
     the_start_up_line_reports_every_layer_on,
     the_runner_and_the_forkserver_cannot_be_signalled,
+    the_limits_and_priority_of_other_processes_cannot_be_changed,
     proc_lists_only_the_tasks_own_processes,
     the_runners_environ_and_memory_are_not_found,
     secrets_and_the_runner_binary_are_unreadable,
