@@ -151,15 +151,33 @@ pub fn compile_hint(per_item: bool, code: &str) -> Vec<u8> {
 
 /// How many module names the runner remembers for warming (a forkserver restart re-warms them).
 const MAX_LEARNT_MODULES: usize = 256;
+/// How many module names one task's reply may list (more, and the list is ignored).
+const MAX_NAMES_PER_TASK: usize = 16;
+/// How many names one warm request carries (the forkserver reads at most this many).
+const WARM_REQUEST_NAMES: usize = 64;
+
+/// A dotted module name of identifiers, at most 200 bytes (the forkserver's own rule).
+fn is_module_name(name: &str) -> bool {
+    name.len() <= 200
+        && name.split('.').all(|part| {
+            part.chars()
+                .next()
+                .is_some_and(|c| c == '_' || c.is_alphabetic())
+                && part.chars().all(|c| c == '_' || c.is_alphanumeric())
+        })
+}
 
 impl Connection {
     /// Asks the forkserver to import these modules between forks, so later tasks inherit them.
     /// A hint: if it cannot be sent, tasks just keep importing the modules themselves.
     pub fn warm(&self, modules: &[String]) {
-        let mut request = b"W".to_vec();
-        request.extend(serde_json::to_vec(modules).expect("a list of strings serialises"));
-        if let Err(err) = send(self.control.as_raw_fd(), &request, MsgFlags::MSG_NOSIGNAL) {
-            log::debug!("Could not send a warm request to the forkserver: {err}");
+        for names in modules.chunks(WARM_REQUEST_NAMES) {
+            let mut request = b"W".to_vec();
+            request.extend(serde_json::to_vec(names).expect("a list of strings serialises"));
+            if let Err(err) = send(self.control.as_raw_fd(), &request, MsgFlags::MSG_NOSIGNAL) {
+                log::debug!("Could not send a warm request to the forkserver: {err}");
+                return;
+            }
         }
     }
 }
@@ -252,8 +270,15 @@ impl Forkserver {
 
     /// Notes modules a task's imports loaded; asks the forkserver to import those it was not
     /// asked for yet (it tries each in a confined child first, see `python/forkserver.py`).
+    ///
+    /// The list comes from a task process, which a breached task controls: a list that is not
+    /// a few module names is ignored whole, and the oldest names make room for new ones, so no
+    /// reply can grow the runner or crowd out what later tasks import.
     pub fn learn(&self, modules: &[String]) {
-        if !self.warming {
+        if !self.warming
+            || modules.len() > MAX_NAMES_PER_TASK
+            || !modules.iter().all(|name| is_module_name(name))
+        {
             return;
         }
         let new: Vec<String> = {
@@ -261,10 +286,11 @@ impl Forkserver {
             let new: Vec<String> = modules
                 .iter()
                 .filter(|name| !learnt.contains(name))
-                .take(MAX_LEARNT_MODULES.saturating_sub(learnt.len()))
                 .cloned()
                 .collect();
             learnt.extend(new.iter().cloned());
+            let excess = learnt.len().saturating_sub(MAX_LEARNT_MODULES);
+            learnt.drain(..excess);
             new
         };
         if new.is_empty() {
@@ -797,6 +823,16 @@ mod tests {
                      (write `from .module import ...`)"
                 );
             }
+        }
+    }
+
+    #[test]
+    fn only_dotted_identifiers_of_up_to_200_bytes_are_module_names() {
+        assert!(is_module_name("pandas"));
+        assert!(is_module_name("sklearn.linear_model"));
+        assert!(is_module_name("_strptime"));
+        for bad in ["", "a..b", "1abc", "os; rm", "a/b", &"m".repeat(201)] {
+            assert!(!is_module_name(bad), "{bad:?}");
         }
     }
 
