@@ -112,6 +112,8 @@ class State:
         self.warm_budget_mib = float(config.get("warm_max_mib") or 0)
         self.generation = 0
         self.uname_known = False
+        # Modules warmed since the last settle (what the next log line lists).
+        self.warmed_unsettled = []
         self.thread_env = {}
 
 
@@ -290,7 +292,8 @@ def serve(state):
     poller.register(state.wake_r, select.POLLIN)
     state.poller = poller
     while not state.stopping:
-        events = poller.poll()
+        # While modules wait to be warmed, one is warmed per turn, between requests.
+        events = poller.poll(0 if state.warm_pending else None)
         drain(state.wake_r)
         # Reaping only here, after any fork has registered its pid, means a child that exits
         # at once is still found in state.children.
@@ -348,8 +351,7 @@ def fork_child(state, task_r, result_w, status_w, hint=b""):
         return
     # With namespaces a slot's replica forks the task; it reports the exit code itself.
     try:
-        slot = state.idle_slots.pop() if state.idle_slots else Slot(state)
-        socket.send_fds(slot.sock, [FORK_REQUEST + hint], [task_r, result_w, status_w])
+        slot = hand_to_slot(state, FORK_REQUEST + hint, [task_r, result_w, status_w])
     except (OSError, SlotFailed) as exc:
         log(f"no sandbox slot for a task: {exc}")
         write_status(status_w, b"E", getattr(exc, "errno", None) or errno.EAGAIN)
@@ -358,6 +360,22 @@ def fork_child(state, task_r, result_w, status_w, hint=b""):
     close_all((task_r, result_w, status_w))
     state.busy_slots[slot.sock.fileno()] = slot
     state.poller.register(slot.sock.fileno(), select.POLLIN)
+
+
+def hand_to_slot(state, message, fds):
+    """Sends a request to an idle slot, or a new one; an idle slot found dead (it exited on its
+    own) is replaced once. Returns the slot."""
+    while state.idle_slots:
+        slot = state.idle_slots.pop()
+        try:
+            socket.send_fds(slot.sock, [message], fds)
+            return slot
+        except OSError as exc:
+            log(f"an idle sandbox slot was gone ({exc}); using another")
+            slot.sock.close()
+    slot = Slot(state)
+    socket.send_fds(slot.sock, [message], fds)
+    return slot
 
 
 def slot_answered(state, fd):
@@ -484,11 +502,14 @@ def run_slot(state, sock):
             if not message:
                 break  # the forkserver is gone
             if message.startswith(TRIAL_REQUEST) and not fds:
+                # The slot is retired after a trial: its process forked ahead is not needed, and
+                # the trial's child must not inherit that process's channel.
+                discard(ahead)
+                ahead = None
                 name = message[len(TRIAL_REQUEST):].decode("utf-8", "replace")
                 sock.send(json.dumps(trial_import(state, name)).encode("utf-8"))
                 if not state.sandbox.clean_slot():
                     break
-                ahead = fork_ahead(state)
                 continue
             if not message.startswith(FORK_REQUEST) or len(fds) != 3:
                 close_all(fds)
@@ -576,6 +597,12 @@ class CompiledCode:
         self.size += len(compiled)
 
 
+def discard(ahead):
+    """Lets a process forked ahead go unused: on EOF it exits (and the slot reaps it)."""
+    if ahead is not None:
+        ahead[1].close()
+
+
 def hand_over(ahead, fds, compiled=None):
     """Gives a task's fds (and the compiled code the slot expects it to run, if it has it) to
     the process forked ahead; its pid, or None if it is gone."""
@@ -658,52 +685,71 @@ def is_module_name(name):
 
 
 def warm(state):
-    names, state.warm_pending = state.warm_pending, []
+    """Warms the next pending module; once none is pending, settles what was warmed. One
+    module per turn of the main loop, so fork requests are served in between."""
     if not state.uname_known:
         # platform.processor() runs `uname -p` once and caches the answer; many packages ask at
         # import (pandas does), which would count as starting a process in a trial.
         platform.processor()
         state.uname_known = True
-    warmed = []
-    for name in names:
-        if state.task_entry.already_loaded(name) or name in state.warm_refused:
-            continue
-        if not state.task_entry.allows(name):
-            # Replies come from task processes, which a breached task controls.
-            state.warm_refused.add(name)
-            log(f"not warming {name}: the allowlists do not allow it")
-            continue
-        if state.warm_budget_mib <= 0:
-            state.warm_refused.add(name)
-            continue
-        verdict = trial(state, name)
-        problem = verdict.get("problem") if isinstance(verdict, dict) else "no answer"
-        needed = verdict.get("mib", 0) if not problem else 0
-        if not problem and needed > state.warm_budget_mib:
-            problem = (f"it needs {needed:.0f} MiB, {state.warm_budget_mib:.0f} MiB left of "
-                       "N8N_RUNNERS_WARM_MAX_MEMORY")
-        if problem:
-            state.warm_refused.add(name)
-            log(f"not warming {name}: {problem}")
-            continue
-        before = resident_mib()
-        try:
-            with thread_pool_sizes(state):
-                __import__(name)
-        except Exception as exc:
-            state.warm_refused.add(name)
-            log(f"not warming {name}: {type(exc).__name__}: {exc}")
-            continue
-        grown = max(resident_mib() - before, 0.0)
-        state.warm_budget_mib -= grown
-        warmed.append(f"{name} (+{grown:.1f} MiB)")
-    if not warmed:
+    name = state.warm_pending.pop(0)
+    warmed = warm_one(state, name)
+    if warmed:
+        state.warmed_unsettled.append(warmed)
+    if state.warm_pending or not state.warmed_unsettled:
         return
     state.task_entry.settle_again()
     gc.freeze()
     renew_idle_slots(state)
-    log(f"warmed {', '.join(warmed)}; {max(state.warm_budget_mib, 0):.0f} MiB of "
-        "N8N_RUNNERS_WARM_MAX_MEMORY left")
+    log(f"warmed {', '.join(state.warmed_unsettled)}; {max(state.warm_budget_mib, 0):.0f} MiB "
+        "of N8N_RUNNERS_WARM_MAX_MEMORY left")
+    state.warmed_unsettled = []
+
+
+def warm_one(state, name):
+    """Tries name, then imports it here. Returns what to log, or None if it is not warmed."""
+    if state.task_entry.already_loaded(name) or name in state.warm_refused:
+        return None
+    if not state.task_entry.allows(name):
+        # Replies come from task processes, which a breached task controls.
+        state.warm_refused.add(name)
+        log(f"not warming {name}: the allowlists do not allow it")
+        return None
+    if state.warm_budget_mib <= 0:
+        state.warm_refused.add(name)
+        return None
+    problem, needed = judge(trial(state, name))
+    if not problem and needed > state.warm_budget_mib:
+        problem = (f"it needs {needed:.0f} MiB, {state.warm_budget_mib:.0f} MiB left of "
+                   "N8N_RUNNERS_WARM_MAX_MEMORY")
+    if problem:
+        state.warm_refused.add(name)
+        log(f"not warming {name}: {problem}")
+        return None
+    before = resident_mib()
+    try:
+        with thread_pool_sizes(state):
+            __import__(name)
+    except Exception as exc:
+        state.warm_refused.add(name)
+        log(f"not warming {name}: {type(exc).__name__}: {exc}")
+        return None
+    grown = max(resident_mib() - before, 0.0)
+    state.warm_budget_mib -= grown
+    return f"{name} (+{grown:.1f} MiB)"
+
+
+def judge(verdict):
+    """(problem or None, MiB needed) from a trial's verdict, whatever shape it has."""
+    if not isinstance(verdict, dict):
+        return "the trial gave no verdict", 0.0
+    problem = verdict.get("problem")
+    if problem is not None:
+        return str(problem)[:500], 0.0
+    needed = verdict.get("mib")
+    if type(needed) not in (int, float) or not 0 <= needed < float("inf"):
+        return "the trial gave no verdict", 0.0
+    return None, float(needed)
 
 
 class thread_pool_sizes:
@@ -774,6 +820,9 @@ def trial_import(state, name):
         try:
             os.setpgid(0, 0)
             signal.set_wakeup_fd(-1)
+            # The module's code runs here: nothing of the forkserver's (its control socket, the
+            # status channels of running tasks) or the slot's must be within its reach.
+            close_all_but(0, 1, 2, verdict_w, state.sandbox.task_scope_fd)
             state.sandbox.confine()
             os.environ.update(state.thread_env)
             # The answer the forkserver has cached already (a slot may predate it).
