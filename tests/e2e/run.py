@@ -150,12 +150,13 @@ def free_port():
 class Proc:
     """A child started in its own session (so its whole process group can be signalled), output to a file."""
 
-    def __init__(self, name, argv, env, cwd, log_path):
+    def __init__(self, name, argv, env, cwd, log_path, **popen):
+        """popen: more subprocess.Popen arguments (queue_mode.py runs Redis and Postgres as another user)."""
         self.name = name
         self.log_path = log_path
         self.log_file = open(log_path, "ab")
         self.p = subprocess.Popen(argv, env=env, cwd=cwd, stdin=subprocess.DEVNULL, stdout=self.log_file,
-                                  stderr=subprocess.STDOUT, start_new_session=True)
+                                  stderr=subprocess.STDOUT, start_new_session=True, **popen)
         self.pgid = self.p.pid
 
     def alive(self):
