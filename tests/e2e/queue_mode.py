@@ -13,7 +13,7 @@ One command:  python3 tests/e2e/queue_mode.py   (or tests/e2e/queue_mode.sh; .ci
      then the same with n8n's JavaScript Code node (n8n's own JS runner, one per worker) as the yardstick;
   5. faults during load, one round each: a worker restarted (SIGTERM, started again); a runner killed with
      SIGKILL and started again; Redis restarted. What each round showed is checked or reported;
-  6. stops everything by process group, pass or fail (also on SIGINT/SIGTERM/SIGHUP), removes the temp dirs.
+  6. stops everything by process group, pass or fail (also on SIGINT/SIGTERM/SIGHUP), removes the temp dir.
 
 Prints PASS/FAIL lines, the figures, and "N passed, M failed"; exit status 1 when a check failed, 2 when the
 set-up failed. Skipped (and says so) with N8N_E2E_SKIP=1, like run.py, or N8N_E2E_QUEUE_SKIP=1 for this test only.
