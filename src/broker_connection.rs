@@ -5,7 +5,8 @@
 //! and the [`Outbox`](crate::outbox) wake-up. Broker messages are handled as they arrive (accept,
 //! reject and info replies are written right here); messages from workers and the offer timer
 //! leave the moment they are queued. Nothing here polls on a timer. A lost connection is retried
-//! every 5 s; an HTTP 403 (a spent or wrong grant token) ends the runner.
+//! on the schedule of [`reconnect`](crate::reconnect): within 100 ms at first, backing off to
+//! n8n's 5 s; an HTTP 403 (a spent or wrong grant token) ends the runner.
 
 use std::io::ErrorKind;
 use std::net::{TcpStream, ToSocketAddrs};
@@ -14,7 +15,7 @@ use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use crossbeam_channel::Sender;
-use log::{error, info, warn};
+use log::{debug, error, info, warn};
 use nix::poll::{poll, PollFd, PollFlags, PollTimeout};
 use tungstenite::client::IntoClientRequest;
 use tungstenite::handshake::HandshakeError;
@@ -29,10 +30,10 @@ use crate::messages::{
 use crate::metrics::Metrics;
 use crate::offers::Kick;
 use crate::outbox::{OutboxReceiver, Outgoing};
+use crate::reconnect::{Backoff, Pace};
 use crate::task_state::{Cancel, CancelSignal, RunnerState, Start};
 use crate::worker::Job;
 
-pub const RECONNECT_DELAY: Duration = Duration::from_secs(5);
 const CONNECT_TIMEOUT: Duration = Duration::from_secs(10);
 
 /// Why the WebSocket thread stopped.
@@ -64,7 +65,12 @@ enum ConnectError {
 
 /// How a served connection ended.
 enum Served {
-    Lost(String),
+    /// The connection broke or the broker closed it; `registered` says whether the broker had
+    /// registered us on it (only then does the retry schedule start over).
+    Lost {
+        reason: String,
+        registered: bool,
+    },
     Closed,
 }
 
@@ -74,6 +80,10 @@ impl BrokerConnection {
     pub fn run(mut self) -> Ended {
         let mut grant_token = self.config.grant_token.clone();
         let mut connections = 0u64;
+        let mut backoff = Backoff::default();
+        // The first failed attempt of an outage is logged as n8n's runner logs every one; the
+        // fast attempts after it only at debug level, the 5 s ones again as warnings.
+        let mut failure_logged = false;
         loop {
             match self.connect(&mut grant_token) {
                 Ok(ws) => {
@@ -95,17 +105,31 @@ impl BrokerConnection {
                             info!("Disconnected from broker");
                             return Ended::Closed;
                         }
-                        Served::Lost(reason) => {
-                            warn!("Lost connection to broker: {reason}; reconnecting in 5s")
+                        Served::Lost { reason, registered } => {
+                            warn!("Lost connection to broker: {reason}; reconnecting");
+                            if registered {
+                                backoff.reset();
+                                failure_logged = false;
+                            }
                         }
                     }
                 }
                 Err(ConnectError::Fatal(ended)) => return ended,
                 Err(ConnectError::Retry(err)) => {
-                    warn!("Failed to connect to broker: {err} - retrying...")
+                    if !failure_logged {
+                        warn!("Failed to connect to broker: {err} - retrying...");
+                        failure_logged = true;
+                    } else {
+                        debug!("Failed to connect to broker: {err} - retrying...");
+                    }
                 }
             }
-            if self.outbox_rx.wait_for_close(RECONNECT_DELAY) {
+            let wait = backoff.next_wait(Instant::now());
+            if wait.pace == Pace::Steady {
+                // A long outage: from now on every failure is worth a line, as with n8n.
+                failure_logged = false;
+            }
+            if self.outbox_rx.wait_for_close(wait.delay) {
                 return Ended::Closed;
             }
         }
@@ -226,6 +250,8 @@ impl BrokerConnection {
             info!("Dropped {stale} message(s) queued for the previous connection");
         }
         let mut want_write = false;
+        let mut registered = false;
+        let lost = |reason: String, registered: bool| Served::Lost { reason, registered };
         // The upgrade may have read the broker's first frames along with the HTTP response;
         // tungstenite holds them in its buffer, where poll cannot see them: read them first.
         let mut first_round = true;
@@ -244,7 +270,7 @@ impl BrokerConnection {
                 ];
                 match poll(&mut fds, PollTimeout::NONE) {
                     Ok(_) | Err(nix::errno::Errno::EINTR) => {}
-                    Err(err) => return Served::Lost(format!("poll failed: {err}")),
+                    Err(err) => return lost(format!("poll failed: {err}"), registered),
                 }
                 (fds[0].any().unwrap_or(false), fds[1].any().unwrap_or(false))
             };
@@ -260,31 +286,34 @@ impl BrokerConnection {
                         Outgoing::Close => return close(ws),
                     };
                     if let Err(err) = write(&mut ws, Message::text(text)) {
-                        return Served::Lost(err);
+                        return lost(err, registered);
                     }
                 }
             }
             if socket_ready {
                 loop {
                     match ws.read() {
-                        Ok(Message::Text(text)) => self.handle(&mut ws, text.as_str()),
+                        Ok(Message::Text(text)) => {
+                            registered |= self.handle(&mut ws, text.as_str())
+                        }
                         Ok(Message::Binary(bytes)) => match std::str::from_utf8(&bytes) {
-                            Ok(text) => self.handle(&mut ws, text),
+                            Ok(text) => registered |= self.handle(&mut ws, text),
                             Err(_) => error!("Error handling message: binary frame is not UTF-8"),
                         },
                         Ok(Message::Close(frame)) => {
                             let _ = ws.flush();
-                            return Served::Lost(match frame {
+                            let reason = match frame {
                                 Some(frame) => format!("closed by broker ({})", frame.code),
                                 None => "closed by broker".to_owned(),
-                            });
+                            };
+                            return lost(reason, registered);
                         }
                         // Pongs are queued by tungstenite itself and sent by the flush below.
                         Ok(_) => {}
                         Err(tungstenite::Error::Io(err)) if err.kind() == ErrorKind::WouldBlock => {
                             break
                         }
-                        Err(err) => return Served::Lost(err.to_string()),
+                        Err(err) => return lost(err.to_string(), registered),
                     }
                 }
             }
@@ -293,12 +322,13 @@ impl BrokerConnection {
                 Err(tungstenite::Error::Io(err)) if err.kind() == ErrorKind::WouldBlock => {
                     want_write = true
                 }
-                Err(err) => return Served::Lost(err.to_string()),
+                Err(err) => return lost(err.to_string(), registered),
             }
         }
     }
 
-    fn handle(&mut self, ws: &mut WebSocket<TcpStream>, text: &str) {
+    /// Handles one broker message; returns true when it was the broker registering us.
+    fn handle(&mut self, ws: &mut WebSocket<TcpStream>, text: &str) -> bool {
         let message = match BrokerMessage::parse(text) {
             Ok(message) => message,
             Err(detail) => {
@@ -310,7 +340,7 @@ impl BrokerConnection {
                         self.fail_waiting_task(ws, &task_id, detail);
                     }
                 }
-                return;
+                return false;
             }
         };
         let reply = |ws: &mut WebSocket<TcpStream>, message: RunnerMessage| {
@@ -329,6 +359,7 @@ impl BrokerConnection {
                 info!("Registered with broker");
                 self.state.set_offering(true);
                 self.kick.kick();
+                return true;
             }
             BrokerMessage::TaskOfferAccept { task_id, offer_id } => {
                 match self.state.accept(&task_id, &offer_id, Instant::now()) {
@@ -372,6 +403,7 @@ impl BrokerConnection {
                 info!("Received drain signal, stopped accepting new tasks");
             }
         }
+        false
     }
 
     fn start_task(&mut self, task_id: String, settings: crate::messages::TaskSettings) {

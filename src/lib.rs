@@ -12,6 +12,7 @@ pub mod broker_auth;
 pub mod broker_connection;
 pub mod messages;
 pub mod outbox;
+pub mod reconnect;
 
 pub mod ids;
 pub mod offers;

@@ -227,7 +227,7 @@ fn a_runner_with_an_auth_token_fetches_a_fresh_grant_token_for_every_connection(
     side.handshake();
     side.drop_connection();
     runner.wait_for_log("Lost connection to broker");
-    // The reconnect (after 5 s) asks for a new token instead of reusing the spent one.
+    // The reconnect asks for a new token instead of reusing the spent one.
     let (_, auth) = broker.answer_auth(Some("grant-2"));
     assert_eq!(auth, "shared-secret");
     let mut side = broker.accept();
@@ -238,6 +238,51 @@ fn a_runner_with_an_auth_token_fetches_a_fresh_grant_token_for_every_connection(
             .result(),
         &json!(7)
     );
+}
+
+#[test]
+fn a_broker_that_comes_back_has_its_runner_within_a_second() {
+    let broker = TestBroker::start();
+    let port = broker.port;
+    let runner = Runner::start_with_env(&[
+        ("N8N_RUNNERS_AUTH_TOKEN", "shared-secret".to_owned()),
+        ("N8N_RUNNERS_TASK_BROKER_URI", broker.uri()),
+    ]);
+    broker.answer_auth(Some("grant-1"));
+    let mut side = broker.accept();
+    side.handshake();
+    // The broker goes away as a stopped worker's does: connection and listener gone.
+    side.drop_connection();
+    drop(broker);
+    runner.wait_for_log("Lost connection to broker");
+    runner.wait_for_log("Failed to connect to broker");
+    // Long enough for several refused attempts and for the delay to reach its fast ceiling.
+    std::thread::sleep(Duration::from_secs(2));
+    let broker = TestBroker::start_on(port);
+    let back = Instant::now();
+    let (_, auth) = broker.answer_auth(Some("grant-2"));
+    let lag = back.elapsed();
+    assert_eq!(auth, "shared-secret");
+    assert!(
+        lag < Duration::from_secs(1),
+        "the runner came back {lag:?} after the broker"
+    );
+    let mut side = broker.accept();
+    assert_eq!(side.authorization, "Bearer grant-2");
+    side.handshake();
+    assert_eq!(
+        side.run_task("t", all_items("return 5", json!([])))
+            .result(),
+        &json!(5)
+    );
+    // The fast attempts after the first failed one are not logged at the default level.
+    let failures = runner
+        .log()
+        .into_iter()
+        .filter(|l| l.contains("Failed to connect to broker"))
+        .collect::<Vec<_>>();
+    assert_eq!(failures.len(), 1, "{failures:#?}");
+    assert!(failures[0].ends_with(" - retrying..."), "{failures:#?}");
 }
 
 #[test]

@@ -50,6 +50,13 @@ impl TestBroker {
         TestBroker { listener, port }
     }
 
+    /// A broker on a port a previous one used: a broker that came back. (std sets
+    /// `SO_REUSEADDR` on listeners, so the old connections' TIME_WAIT does not stand in the way.)
+    pub fn start_on(port: u16) -> TestBroker {
+        let listener = TcpListener::bind(("127.0.0.1", port)).expect("bind the test broker again");
+        TestBroker { listener, port }
+    }
+
     pub fn uri(&self) -> String {
         format!("http://127.0.0.1:{}", self.port)
     }

@@ -12,6 +12,7 @@ import uuid
 
 HERE = os.path.dirname(os.path.abspath(__file__))
 OUT = os.path.join(HERE, "workflows")
+QUEUE_OUT = os.path.join(HERE, "workflows-queue")  # only the queue-mode test (queue_mode.py) imports these
 NS = uuid.UUID("6f1c5a52-54c5-4bd0-9c1e-2c0a2f3b9e11")
 
 
@@ -157,19 +158,62 @@ return [{ json: { id: b.id, square: b.n * b.n } }];
 ]
 
 
-def main():
-    os.makedirs(OUT, exist_ok=True)
+# queue mode (queue_mode.py): the same shape twice, two Code nodes (all items, then per item), in Python on our
+# runner and in JavaScript on n8n's as the yardstick. An answer is [{"id", "k", "v": n * 10 + k} for k in 0, 1, 2].
+QUEUE_WORKFLOWS = [
+    ("queue_python", workflow("e2eQueuePython01", "e2e queue mode Python", "e2e-queue-py",
+        code("e2eQueuePython01", "Expand", """
+b = _items[0]["json"]["body"]
+return [{"json": {"id": b["id"], "k": k, "n": b["n"]}} for k in range(3)]
+"""),
+        code("e2eQueuePython01", "Score", """
+j = _item["json"]
+return {"json": {"id": j["id"], "k": j["k"], "v": j["n"] * 10 + j["k"]}}
+""", mode="runOnceForEachItem", x=440))),
+    # the runner-kill round's: the same, with a per-item node that computes for ~0.1 s per item, so that the
+    # runner has tasks in flight when it is killed
+    ("queue_python_slow", workflow("e2eQueuePySlow01", "e2e queue mode Python, slow per-item node", "e2e-queue-py-slow",
+        code("e2eQueuePySlow01", "Expand", """
+b = _items[0]["json"]["body"]
+return [{"json": {"id": b["id"], "k": k, "n": b["n"]}} for k in range(3)]
+"""),
+        code("e2eQueuePySlow01", "Score", """
+j = _item["json"]
+spin = 0
+for _ in range(3_000_000):
+    spin += 1
+return {"json": {"id": j["id"], "k": j["k"], "v": j["n"] * 10 + j["k"]}}
+""", mode="runOnceForEachItem", x=440))),
+    ("queue_js", workflow("e2eQueueJsCode01", "e2e queue mode JavaScript", "e2e-queue-js",
+        code("e2eQueueJsCode01", "Expand", """
+const b = $input.first().json.body;
+return [0, 1, 2].map((k) => ({ json: { id: b.id, k, n: b.n } }));
+""", language="javaScript"),
+        code("e2eQueueJsCode01", "Score", """
+const j = $input.item.json;
+return { json: { id: j.id, k: j.k, v: j.n * 10 + j.k } };
+""", mode="runOnceForEachItem", x=440, language="javaScript"))),
+]
+
+
+def write_all(out, workflows):
+    os.makedirs(out, exist_ok=True)
     keep = set()
-    for stem, wf in WORKFLOWS:
-        path = os.path.join(OUT, stem + ".json")
+    for stem, wf in workflows:
+        path = os.path.join(out, stem + ".json")
         keep.add(os.path.basename(path))
         with open(path, "w") as f:
             json.dump(wf, f, indent=2, sort_keys=False)
             f.write("\n")
-    for name in os.listdir(OUT):
+    for name in os.listdir(out):
         if name.endswith(".json") and name not in keep:
-            os.remove(os.path.join(OUT, name))
-    print("wrote %d workflows to %s" % (len(WORKFLOWS), OUT))
+            os.remove(os.path.join(out, name))
+    print("wrote %d workflows to %s" % (len(workflows), out))
+
+
+def main():
+    write_all(OUT, WORKFLOWS)
+    write_all(QUEUE_OUT, QUEUE_WORKFLOWS)
 
 
 if __name__ == "__main__":

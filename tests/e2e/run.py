@@ -91,6 +91,53 @@ def _short(v, n=200):
 
 
 # ----------------------------------------------------------------------------------------------------------------
+# the compose files in deploy/: the settings they give n8n and the runners are the ones these tests prove
+
+
+DEPLOY_DIR = os.path.join(REPO, "deploy")
+# what tests/e2e/run.py gives n8n and the runner that a deployment sets too (deploy/compose.yaml names exactly
+# these); everything else in their environments here is test-only (ports, timeouts, telemetry, log format)
+DEPLOY_N8N_VARS = ("N8N_RUNNERS_MODE", "N8N_RUNNERS_AUTH_TOKEN", "N8N_RUNNERS_BROKER_LISTEN_ADDRESS",
+                   "N8N_RUNNERS_BROKER_PORT")
+DEPLOY_RUNNER_VARS = ("N8N_RUNNERS_TASK_BROKER_URI", "N8N_RUNNERS_AUTH_TOKEN", "N8N_RUNNERS_MAX_CONCURRENCY")
+
+
+def compose_variables(path):
+    """{name: set of values} of the environment entries of a compose file: its indented `NAME: value` lines with an
+    upper-case name (quotes around a value and a trailing comment dropped). The files in deploy/ keep to that form,
+    so no YAML parser is needed (these tests use the standard library only)."""
+    found = {}
+    with open(path) as f:
+        for line in f:
+            m = re.match(r"^\s+([A-Z][A-Z0-9_]*):\s*(.*?)\s*(?:#.*)?$", line)
+            if m:
+                found.setdefault(m.group(1), set()).add(m.group(2).strip("\"'"))
+    return found
+
+
+def image_variables():
+    """Names the Dockerfile sets with ENV (the image's defaults, which a compose file need not repeat)."""
+    with open(os.path.join(REPO, "Dockerfile")) as f:
+        return set(re.findall(r"\b(N8N_[A-Z0-9_]+)=", f.read()))
+
+
+def compare_with_compose(path, used, same_values=(), compose_only=()):
+    """(ok, detail): the compose file names exactly the variables in `used` ({name: value this test gave}), apart
+    from `compose_only` ones and ones the image sets; for the names in same_values, with the test's value."""
+    found = compose_variables(path)
+    names = set(found) - set(compose_only)
+    missing = sorted(set(used) - names - image_variables())
+    unknown = sorted(names - set(used))
+    differ = sorted("%s: %s here, %s there" % (n, used[n], sorted(found.get(n, ())))
+                    for n in same_values if found.get(n) != {str(used[n])})
+    detail = "%d variables" % len(names)
+    for label, items in (("missing", missing), ("not set by the test", unknown), ("different", differ)):
+        if items:
+            detail += "; %s: %s" % (label, ", ".join(items))
+    return not (missing or unknown or differ), detail
+
+
+# ----------------------------------------------------------------------------------------------------------------
 # processes
 
 
@@ -103,12 +150,13 @@ def free_port():
 class Proc:
     """A child started in its own session (so its whole process group can be signalled), output to a file."""
 
-    def __init__(self, name, argv, env, cwd, log_path):
+    def __init__(self, name, argv, env, cwd, log_path, **popen):
+        """popen: more subprocess.Popen arguments (queue_mode.py runs Redis and Postgres as another user)."""
         self.name = name
         self.log_path = log_path
         self.log_file = open(log_path, "ab")
         self.p = subprocess.Popen(argv, env=env, cwd=cwd, stdin=subprocess.DEVNULL, stdout=self.log_file,
-                                  stderr=subprocess.STDOUT, start_new_session=True)
+                                  stderr=subprocess.STDOUT, start_new_session=True, **popen)
         self.pgid = self.p.pid
 
     def alive(self):
@@ -564,6 +612,7 @@ class Runner:
         else:
             env["N8N_RUNNERS_GRANT_TOKEN"] = n8n.grant_token()
         self.registered_before = n8n.registered_runners("Python Task Runner")
+        self.env = env
         self.proc = Proc(name, [binary], env, tmp, os.path.join(tmp, name + ".log"))
 
     def wait_registered(self, timeout=20):
@@ -822,6 +871,12 @@ def main():
         addrs = listening_addresses({n8n.proc.pgid, runner.proc.pgid})
         c.check("loopback only: every socket n8n and the runner listen on is on 127.0.0.1",
                 addrs and all(a.startswith("127.0.0.1:") or a.startswith("::1:") for a in addrs), ", ".join(addrs))
+        if runner.self_fetch:
+            used = {k: n8n.env()[k] for k in DEPLOY_N8N_VARS}
+            used.update({k: runner.env[k] for k in DEPLOY_RUNNER_VARS})
+            c.check("deploy/compose.yaml names the variables this test gives n8n and the runner",
+                    *compare_with_compose(os.path.join(DEPLOY_DIR, "compose.yaml"), used,
+                                          same_values=("N8N_RUNNERS_MODE", "N8N_RUNNERS_MAX_CONCURRENCY")))
         run_scenarios(c, n8n, runner)
         lat = measure_set(n8n, tmp, procs, "default", results)
         c.check("latency: %d sequential calls after %d warm-up all correct" % (LATENCY_CALLS, LATENCY_WARMUP),
