@@ -37,8 +37,9 @@ impl Venv {
             eprintln!("SKIPPED: no /usr/bin/python3 to make a virtual environment from");
             return None;
         }
-        // Not under /tmp: each sandbox slot mounts a /tmp of its own over it.
-        let root = Path::new(env!("CARGO_TARGET_TMPDIR")).join(format!(
+        // Not under /tmp (where a checkout, and so CARGO_TARGET_TMPDIR, may well be): each
+        // sandbox slot mounts a /tmp of its own over it. /var/tmp is open to the task user.
+        let root = Path::new("/var/tmp").join(format!(
             "n8n-warming-{}-{:?}",
             std::process::id(),
             std::thread::current().id()
