@@ -278,6 +278,8 @@ HIDDEN_NAMES = {}
 def _view_attribute(view, name):
     _, module, policy = _VIEWED[id(view)]
     module_name = module.__name__
+    # A plain copy: a str subclass's own startswith/__eq__ never decide what is private.
+    name = str.__str__(name)
     if is_private(name) and is_stdlib(module_name) and (module_name, name) not in PUBLIC_PRIVATE:
         # `copy._reconstruct`, `uuid._get_command_stdout`, `dataclasses._create_fn`: helpers
         # that take names or source. The module's own code still uses them.

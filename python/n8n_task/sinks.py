@@ -4,13 +4,19 @@ The wrapper's checks see the user's source; these functions take their names and
 run-time strings, so they meet the checks here instead, when they run in a task child:
 - attribute-by-name helpers (`operator.attrgetter`, `operator.methodcaller`,
   `functools.update_wrapper`, `functools.wraps`) refuse blocked attribute names, and a
-  `methodcaller` of a format method goes through the format guard;
+  `methodcaller` of a format method goes through the format guard. What they return is sealed
+  (scope.seal): the real attrgetter/methodcaller object's class, or the real update_wrapper
+  inside wraps' partial, would be the unchecked helper again;
 - `typing` compiles string annotations (`ForwardRef`) under the same name checks and the
   format rewrite as the user's code, and `typing`, `inspect` and `dataclasses` evaluate or run
   what they compile with the task's builtins, never the real ones;
 - `string.Formatter.get_field` refuses a blocked attribute at the moment its field walk reaches
   it, whatever a subclass's `parse` made of the template;
 - `enum`'s `_convert_` reads only modules the allowlists allow.
+
+Names reach these functions as run-time values, possibly of a str subclass whose own methods
+(`split`, `__eq__`, `__hash__`) lie: each is copied to a plain str, checked, and the copy is
+what the library function gets.
 
 The patches go in once, in the forkserver (`install_sinks`); they act only after `activate_sinks()` in a
 task child, so the forkserver's own imports run as they would without them. The module views
@@ -68,6 +74,7 @@ class NameRules:
     def check_attribute(self, name, allowed=frozenset()):
         if not isinstance(name, str):
             return  # getattr raises its own TypeError
+        name = str.__str__(name)  # the callers pass plain copies on; this one decides
         if name in allowed:
             return
         if name in self.attributes or is_name_mangled(name):
@@ -82,6 +89,12 @@ class NameRules:
                     f"Access to name '{node.id}' is disallowed, because it can be used to "
                     "bypass security restrictions."
                 ))
+
+
+def plain_name(name):
+    """An exact str copy of a name that is a str (of a subclass, perhaps, whose own methods
+    lie); anything else as it is, for the library function to raise its own TypeError."""
+    return str.__str__(name) if isinstance(name, str) else name
 
 
 def is_name_mangled(name):
@@ -136,39 +149,57 @@ def activate_sinks():
 
 
 def attrgetter(attr, /, *attrs):
-    for dotted in (attr, *attrs):
+    names = tuple(plain_name(dotted) for dotted in (attr, *attrs))
+    for dotted in names:
         if isinstance(dotted, str):
             for name in dotted.split("."):
                 check_helper_name(name)
-    return operator.attrgetter(attr, *attrs)
+    getter = operator.attrgetter(*names)
+    return seal(getter, f"operator.attrgetter({', '.join(map(repr, names))})")
 
 
 def methodcaller(name, /, *args, **kwargs):
+    name = plain_name(name)
     check_helper_name(name, format_methods_allowed=True)
-    if name in GUARDED_FORMAT_METHODS:
+    text = f"operator.methodcaller({name!r}{', ...' if args or kwargs else ''})"
+    if isinstance(name, str) and name in GUARDED_FORMAT_METHODS:
         guard = _state.format_guard
-        return seal(lambda receiver: guard(name, receiver, *args, **kwargs),
-                    f"operator.methodcaller({name!r}, ...)")
-    return operator.methodcaller(name, *args, **kwargs)
+        return seal(lambda receiver: guard(name, receiver, *args, **kwargs), text)
+    return seal(operator.methodcaller(name, *args, **kwargs), text)
 
 
 def update_wrapper(wrapper, wrapped, assigned=functools.WRAPPER_ASSIGNMENTS,
                    updated=functools.WRAPPER_UPDATES):
-    for name in (*assigned, *updated):
-        check_helper_name(name)
+    assigned = checked_wrapper_names(assigned)
+    updated = checked_wrapper_names(updated)
     return functools.update_wrapper(wrapper, wrapped, assigned, updated)
 
 
 def wraps(wrapped, assigned=functools.WRAPPER_ASSIGNMENTS, updated=functools.WRAPPER_UPDATES):
-    for name in (*assigned, *updated):
-        check_helper_name(name)
-    return functools.wraps(wrapped, assigned, updated)
+    """The real wraps returns partial(update_wrapper, ...), whose .func is the unchecked one."""
+    assigned = checked_wrapper_names(assigned)
+    updated = checked_wrapper_names(updated)
+    return seal(lambda wrapper: update_wrapper(wrapper, wrapped, assigned, updated),
+                "functools.partial(<built-in function update_wrapper>, ...)")
 
 
-def check_helper_name(name, format_methods_allowed=False):
+def checked_wrapper_names(names):
+    """update_wrapper's assigned or updated, read once into plain names, each checked."""
+    names = tuple(plain_name(name) for name in names)
+    for name in names:
+        check_helper_name(name, wrapper_defaults_allowed=True)
+    return names
+
+
+def check_helper_name(name, format_methods_allowed=False, wrapper_defaults_allowed=False):
+    """Refuses a blocked attribute name; name is a plain copy (see plain_name)."""
+    if not isinstance(name, str):
+        return  # the helper raises its own TypeError
     # The stock assignments of update_wrapper name blocked attributes (__module__, __qualname__,
-    # __dict__ ...): only names the caller chose differently are checked.
-    if name in functools.WRAPPER_ASSIGNMENTS or name in functools.WRAPPER_UPDATES:
+    # __dict__ ...): for it only names the caller chose differently are checked.
+    if wrapper_defaults_allowed and (
+        name in functools.WRAPPER_ASSIGNMENTS or name in functools.WRAPPER_UPDATES
+    ):
         return
     if name in GUARDED_FORMAT_METHODS and not format_methods_allowed:
         raise refused_attribute(name)
@@ -267,6 +298,7 @@ def checked_set_name(original):
 
     def __set_name__(self, owner, name):
         if _state.active:
+            name = plain_name(name)
             check_helper_name(name)
         return original(self, owner, name)
 
@@ -283,6 +315,7 @@ def checked_convert(original):
 
     def _convert_(cls, name, module, *args, **kwargs):
         if _state.active and isinstance(module, str):
+            module = str.__str__(module)
             refusal = _state.policy.refusal(module)
             if refusal is not None:
                 raise security_violation(RUNTIME_VIOLATION, refusal)

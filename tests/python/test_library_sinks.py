@@ -102,6 +102,100 @@ class AttributeHelperTests(SinkTest):
             STDLIB_MESSAGE.format("builtins", self.STDLIB))
 
 
+class LyingNameTests(SinkTest):
+    """Names of a str subclass whose own methods lie: the checks read a plain copy, and the
+    copy is what the library function gets."""
+
+    def test_attrgetter_checks_the_characters_not_what_split_says(self):
+        code = ("import operator\nclass Liar(str):\n"
+                "    def split(self, sep=None):\n        return ['harmless']\n"
+                "return operator.attrgetter(Liar('__init__.__globals__'))(exit)")
+        self.assert_attribute_refused(code, "__globals__")
+
+    def test_methodcaller_decides_on_the_characters_not_on_eq(self):
+        # __eq__ says "not a format method" while the sink checks, "format" afterwards.
+        code = ("import operator\nlying = [True]\nclass Name(str):\n"
+                "    def __eq__(self, other):\n"
+                "        return False if lying[0] else str.__eq__(self, other)\n"
+                "    def __hash__(self):\n        return str.__hash__(self)\n"
+                "call = operator.methodcaller(Name('format'), exit)\nlying[0] = False\n"
+                "return call('{0.__init__.__globals__}')")
+        self.assert_format_refused(code, "__globals__")
+
+    def test_update_wrapper_checks_a_name_claiming_to_be_a_stock_one(self):
+        code = ("import functools\nclass Name(str):\n"
+                "    def __eq__(self, other):\n        return True\n"
+                "    def __hash__(self):\n        return hash('__module__')\n"
+                "def w(): pass\n"
+                "functools.update_wrapper(w, exit.__init__, (), (Name('__globals__'),))")
+        self.assert_attribute_refused(code, "__globals__")
+
+    def test_wraps_checks_a_name_claiming_to_be_a_stock_one(self):
+        code = ("import functools\nclass Name(str):\n"
+                "    def __eq__(self, other):\n        return True\n"
+                "    def __hash__(self):\n        return hash('__doc__')\n"
+                "functools.wraps(exit.__init__, (Name('__globals__'),), ())")
+        self.assert_attribute_refused(code, "__globals__")
+
+    def test_cached_property_checks_the_characters_of_its_name(self):
+        code = ("import functools\nlying = [True]\nclass Name(str):\n"
+                "    def __eq__(self, other):\n"
+                "        return False if lying[0] else str.__eq__(self, other)\n"
+                "    def __hash__(self):\n"
+                "        return 0 if lying[0] else str.__hash__(self)\n"
+                "p = functools.cached_property(len)\np.__set_name__(None, Name('format'))\n"
+                "lying[0] = False\nreturn p.__get__(str)('{0}', 1)")
+        self.assert_attribute_refused(code, "format")
+
+    def test_enum_convert_checks_the_characters_of_the_module_name(self):
+        code = ("import enum\nclass Name(str):\n"
+                "    def startswith(self, *args):\n        return True\n"
+                "    def partition(self, sep):\n        return ('enum', '', '')\n"
+                "E = enum.IntEnum._convert_('E', Name('builtins'), lambda n: n == 'eval')")
+        self.assert_import_refused(code, STDLIB_MESSAGE.format("builtins", self.STDLIB))
+
+
+class SealedHelperTests(SinkTest):
+    """What the checked helpers return is sealed: no real object of the unchecked helper."""
+
+    # `type` is denied, but typing hands it out as the origin of Type[int].
+    TYPE = "import typing\nT = typing.get_origin(typing.Type[int])\n"
+
+    def test_attrgetters_class_is_not_the_unchecked_attrgetter(self):
+        code = self.TYPE + "import operator\nreturn repr(T(operator.attrgetter('real')))"
+        self.assertEqual(self.result_of(code), "<class 'builtin_function_or_method'>")
+
+    def test_methodcallers_class_is_not_the_unchecked_methodcaller(self):
+        code = self.TYPE + "import operator\nreturn repr(T(operator.methodcaller('upper')))"
+        self.assertEqual(self.result_of(code), "<class 'builtin_function_or_method'>")
+
+    def test_the_attrgetters_class_makes_no_getter(self):
+        code = self.TYPE + ("import operator\n"
+                            "return T(operator.attrgetter('real'))('__init__.__globals__')(exit)")
+        error = self.error_of(code)
+        self.assertEqual(error["message"], "builtin_function_or_method() takes no arguments")
+
+    def test_wraps_hands_out_no_update_wrapper(self):
+        error = self.error_of("import functools\nreturn str(functools.wraps(len).func)")
+        self.assertEqual(error["message"],
+                         "'builtin_function_or_method' object has no attribute 'func'")
+
+    def test_attrgetter_refuses_the_names_update_wrapper_copies_by_default(self):
+        self.assert_attribute_refused(
+            "import operator\nreturn operator.attrgetter('__dict__')(str)['format']", "__dict__")
+
+    def test_methodcaller_refuses_the_names_update_wrapper_copies_by_default(self):
+        self.assert_attribute_refused(
+            "import operator\nreturn operator.methodcaller('__qualname__')", "__qualname__")
+
+    def test_sealed_helpers_still_work(self):
+        code = ("import operator\n"
+                "return [str(sorted([3 + 4j, 1 + 0j], key=operator.attrgetter('real'))),"
+                " operator.methodcaller('split', ',')('a,b'), repr(operator.attrgetter('real'))]")
+        self.assertEqual(self.result_of(code),
+                         ["[(1+0j), (3+4j)]", ["a", "b"], "operator.attrgetter('real')"])
+
+
 class SourceSinkTests(SinkTest):
     def test_a_string_annotation_imports_through_the_guard(self):
         self.assert_import_refused(
