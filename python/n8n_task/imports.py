@@ -289,14 +289,22 @@ def _view_attribute(view, name):
         ))
     if name in HIDDEN_NAMES.get(module_name, ()):
         raise AttributeError(f"module '{module_name}' has no attribute '{name}'")
+    if (module_name, name) in VIEW_REPLACEMENTS:
+        return VIEW_REPLACEMENTS[module_name, name]
+    return view_value(policy, module_name, name, getattr(module, name))
+
+
+def view_value(policy, module_name, name, value):
+    """What a view of module_name hands out for its public attribute `name`, whose real value
+    is `value`: the checked replacement, a view of an allowed module, the value itself; a
+    refused module raises. Also used by sinks.py for the globals library code evaluates in."""
     replacement = VIEW_REPLACEMENTS.get((module_name, name))
     if replacement is not None:
         return replacement
-    value = getattr(module, name)
     if type(value) is not ModuleType:
         return value
     # A submodule counts under the dotted name it is registered as (`os.path` is `posixpath`).
-    as_submodule = f"{module.__name__}.{name}"
+    as_submodule = f"{module_name}.{name}"
     if sys.modules.get(as_submodule) is value and policy.allows(as_submodule):
         return module_view(policy, value)
     if policy.allows(value.__name__):
@@ -304,7 +312,7 @@ def _view_attribute(view, name):
     raise security_violation(
         "Security violation detected",
         policy.refusal(value.__name__)
-        or f"Access to module '{value.__name__}' through '{module.__name__}' is disallowed.",
+        or f"Access to module '{value.__name__}' through '{module_name}' is disallowed.",
     ) from None
 
 

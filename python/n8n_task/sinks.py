@@ -9,7 +9,10 @@ run-time strings, so they meet the checks here instead, when they run in a task 
   inside wraps' partial, would be the unchecked helper again;
 - `typing` compiles string annotations (`ForwardRef`) under the same name checks and the
   format rewrite as the user's code, and `typing`, `inspect` and `dataclasses` evaluate or run
-  what they compile with the task's builtins, never the real ones;
+  what they compile with the task's builtins, never the real ones. The globals and locals
+  they evaluate in are shown as a module view shows a module: a module's own namespace only
+  for a module the allowlists allow, without its private names and the modules the
+  allowlists refuse (builtins' namespace is the task's builtins; see visible_namespace);
 - `string.Formatter.get_field` refuses a blocked attribute at the moment its field walk reaches
   it, whatever a subclass's `parse` made of the template;
 - `enum`'s `_convert_` reads only modules the allowlists allow.
@@ -28,11 +31,15 @@ import ast
 import functools
 import operator
 import string
+import sys
 
-from .errors import security_violation
+from .errors import SecurityViolationError, security_violation
 from .formats import FORMAT_DESCRIPTION, FORMAT_VIOLATION, GUARDED_FORMAT_METHODS, SAFE_FORMAT_NAME
-from .imports import HIDDEN_NAMES, VIEW_REPLACEMENTS
-from .scope import seal
+from .imports import (
+    HIDDEN_NAMES, PUBLIC_PRIVATE, VIEW_REPLACEMENTS, ModuleType, is_private, is_stdlib,
+    module_view, view_value,
+)
+from .scope import IMPORTER_ENTRIES, seal
 from .wrapping import INTROSPECTION_ATTRIBUTES, FormatCallRewriter
 
 RUNTIME_VIOLATION = "Security violation detected"
@@ -49,6 +56,9 @@ HIDDEN_MODULE_NAMES = {
 ORIGINAL_COMPILE = compile
 ORIGINAL_EVAL = eval
 ORIGINAL_EXEC = exec
+# Module globals never copied into a namespace code is evaluated in: the task's builtins take
+# __builtins__' place, and the importer objects import without the guard.
+NAMESPACE_ENTRIES_LEFT_OUT = IMPORTER_ENTRIES | {"__builtins__"}
 
 
 class _State:
@@ -235,12 +245,18 @@ def checked_tree(source, filename, mode, allowed_attributes=frozenset()):
 
 
 def task_eval(source, globals=None, locals=None):
-    """typing's and inspect's eval: the task's builtins, whatever globals the caller gave."""
+    """typing's and inspect's eval: the task's builtins, whatever globals the caller gave, and
+    of the namespaces only what a module view would show (see visible_namespace)."""
     if not _state.active:
         return ORIGINAL_EVAL(source, globals, locals)
     if isinstance(source, (str, bytes, bytearray)):
         source = ORIGINAL_COMPILE(checked_tree(source, "<string>", "eval"), "<string>", "eval")
-    return ORIGINAL_EVAL(source, task_globals(globals), locals)
+    scope = task_globals(globals)
+    if locals is globals:
+        locals = scope
+    elif isinstance(locals, dict):
+        locals = visible_namespace(locals)
+    return ORIGINAL_EVAL(source, scope, locals)
 
 
 def dataclass_exec(source, globals=None, locals=None):
@@ -251,16 +267,115 @@ def dataclass_exec(source, globals=None, locals=None):
     if isinstance(source, (str, bytes, bytearray)):
         tree = checked_tree(source, "<string>", "exec", DATACLASS_ATTRIBUTES)
         source = ORIGINAL_COMPILE(tree, "<string>", "exec")
+    # The locals are dataclasses' own dict, which it reads the new functions from afterwards;
+    # copied only if they are a module's namespace (which dataclasses never passes).
+    if isinstance(locals, dict) and isinstance(dict.get(locals, "__name__"), str):
+        locals = visible_namespace(locals)
     return ORIGINAL_EXEC(source, task_globals(globals), locals)
 
 
 def task_globals(globals):
-    """A copy of globals whose builtins are the task's, with the format guard the rewrite
-    calls. A copy: the caller's dict (a module's own) keeps its real builtins."""
-    scope = dict(globals) if globals is not None else {}
+    """A copy of globals as visible_namespace shows them, whose builtins are the task's, with
+    the format guard the rewrite calls. A copy: the caller's dict (a module's own) keeps its
+    real builtins."""
+    scope = visible_namespace(globals) if globals is not None else {}
     scope["__builtins__"] = _state.builtins
     scope[SAFE_FORMAT_NAME] = _state.format_guard
     return scope
+
+
+# ---------------------------------------------------------------------------------------------
+# The namespaces library code evaluates in
+
+
+def visible_namespace(namespace):
+    """A copy of namespace holding what user code could see of it.
+
+    typing and inspect evaluate in a module's own globals (ForwardRef(module=...), a class's
+    module, a function's __globals__ followed through __wrapped__), and builtins' namespace is
+    one of them. A namespace with a `__name__` counts as that module's, wherever it came from
+    (a module pruned from sys.modules is still reachable through its functions): it is refused
+    unless the allowlists allow the module, and otherwise shown as the module's view shows it.
+    Builtins stand out: the task's builtins stand in for them, so a user class (whose module is
+    `builtins`) still has its string annotations evaluated. So do a module still being imported
+    (its own import-time code, not the user's, evaluates there) and the task's empty __main__.
+    Any other namespace loses the modules the allowlists refuse.
+    """
+    names = dict(namespace)
+    module_name = names.get("__name__")
+    if not isinstance(module_name, str):
+        return visible_plain_namespace(names)
+    module_name = str.__str__(module_name)
+    policy = _state.policy
+    if is_main_stand_in(namespace):
+        return module_scope(module_name, names)
+    module = sys.modules.get(module_name)
+    if type(module) is ModuleType and vars(module) is namespace and is_being_imported(module):
+        # The module's own import-time code (a library imported inside the task defining its
+        # dataclasses, evaluating its annotations): its text is not the user's.
+        return {name: value for name, value in names.items()
+                if name not in NAMESPACE_ENTRIES_LEFT_OUT}
+    if module_name == "builtins" and not policy.allows(module_name):
+        return {}
+    if not policy.allows(module_name):
+        module_name = allowed_alias(namespace) or module_name
+    policy.check(module_name)
+    return module_scope(module_name, names)
+
+
+def module_scope(module_name, names):
+    """names (a module's namespace) as a view of that module shows them."""
+    policy = _state.policy
+    hidden = HIDDEN_NAMES.get(module_name, ())
+    private_hidden = is_stdlib(module_name)
+    scope = {}
+    for name, value in names.items():
+        if type(name) is not str or name in NAMESPACE_ENTRIES_LEFT_OUT or name in hidden:
+            continue
+        if private_hidden and is_private(name) and (module_name, name) not in PUBLIC_PRIVATE:
+            continue
+        try:
+            scope[name] = view_value(policy, module_name, name, value)
+        except SecurityViolationError:
+            continue  # a module the allowlists refuse
+    return scope
+
+
+def visible_plain_namespace(names):
+    """A namespace that is no module's: its modules only as views, and only allowed ones."""
+    for name, value in list(names.items()):
+        if type(value) is not ModuleType:
+            continue
+        module_name = vars(value).get("__name__")
+        if isinstance(module_name, str) and _state.policy.allows(str.__str__(module_name)):
+            names[name] = module_view(_state.policy, value)
+        else:
+            del names[name]
+    return names
+
+
+def is_main_stand_in(namespace):
+    """Whether namespace is the empty __main__ module a task child puts in sys.modules (the
+    module of 3.12's make_dataclass classes), not the forkserver's own __main__."""
+    main = sys.modules.get("__main__")
+    return type(main) is ModuleType and vars(main) is namespace
+
+
+def is_being_imported(module):
+    """Whether a module's own code is still running its import (importlib's flag on its spec),
+    which user code has no way to set."""
+    spec = vars(module).get("__spec__")
+    return getattr(spec, "_initializing", False) is True
+
+
+def allowed_alias(namespace):
+    """The name an allowed module is registered under, for a module whose own name the
+    allowlists refuse (`os.path` is `posixpath`), or None."""
+    policy = _state.policy
+    for registered, module in list(sys.modules.items()):
+        if type(module) is ModuleType and vars(module) is namespace and policy.allows(registered):
+            return registered
+    return None
 
 
 # ---------------------------------------------------------------------------------------------

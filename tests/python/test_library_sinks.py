@@ -248,6 +248,63 @@ class SourceSinkTests(SinkTest):
         self.assertEqual(error["message"], "name 'setattr' is not defined")
 
 
+class EvaluationNamespaceTests(SinkTest):
+    """typing evaluates in a module's own namespace: only an allowed module's, as its view
+    shows it; builtins' is the task's builtins."""
+
+    def test_a_forward_ref_in_the_builtins_module_gets_the_task_builtins(self):
+        error = self.error_of(
+            "import typing\nreturn str(typing.ForwardRef('eval', module='builtins')"
+            "._evaluate(None, None, recursive_guard=frozenset()))")
+        self.assertEqual(error["message"], "name 'eval' is not defined")
+
+    def test_a_class_in_builtins_has_its_annotations_evaluated_with_the_task_builtins(self):
+        # A user class's module is builtins: get_type_hints evaluates in builtins' namespace.
+        error = self.error_of("import typing\nclass C:\n    f: 'eval'\n"
+                              "return str(typing.get_type_hints(C))")
+        self.assertEqual(error["message"], "name 'eval' is not defined")
+
+    def test_a_forward_ref_in_an_allowed_module_sees_no_refused_module(self):
+        error = self.error_of(
+            "import typing\nreturn str(typing.ForwardRef('sys', module='typing')"
+            "._evaluate(None, None, recursive_guard=frozenset()))")
+        self.assertEqual(error["message"], "name 'sys' is not defined")
+
+    def test_a_forward_ref_in_an_allowed_module_sees_no_private_name(self):
+        error = self.error_of(
+            "import typing\nreturn str(typing.ForwardRef('_reconstruct', module='copy')"
+            "._evaluate(None, None, recursive_guard=frozenset()))")
+        self.assertEqual(error["message"], "name '_reconstruct' is not defined")
+
+    def test_a_forward_ref_in_typing_does_not_see_typings_own_eval(self):
+        error = self.error_of(
+            "import typing\nreturn str(typing.ForwardRef('compile', module='typing')"
+            "._evaluate(None, None, recursive_guard=frozenset()))")
+        self.assertEqual(error["message"], "name 'compile' is not defined")
+
+    def test_a_forward_ref_in_an_allowed_module_gets_the_checked_helpers(self):
+        code = ("import typing, operator\n"
+                "got = typing.ForwardRef('attrgetter', module='operator')"
+                "._evaluate(None, None, recursive_guard=frozenset())\n"
+                "return got is operator.attrgetter")
+        self.assertIs(self.result_of(code), True)
+
+    def test_the_namespace_of_a_module_the_allowlists_refuse_is_refused(self):
+        # get_type_hints follows __wrapped__ to a function and evaluates in its globals: here
+        # abc's (typing.abstractmethod), a module pruned from sys.modules. Up to 3.12 the same
+        # reaches reprlib's, which hold the real builtins module (ChainMap.__repr__).
+        code = ("import typing\nclass W:\n    x: 'int'\n"
+                "W.__wrapped__ = typing.abstractmethod\n"
+                "return str(typing.get_type_hints(W()))")
+        self.assert_import_refused(code, STDLIB_MESSAGE.format("abc", self.STDLIB))
+
+    def test_string_annotations_of_a_dataclass_made_by_make_dataclass_still_evaluate(self):
+        code = ("import dataclasses, typing\n"
+                "D = dataclasses.make_dataclass('D', [('a', 'int')], namespace={'__module__': "
+                "'builtins'})\nreturn [repr(D(1)), str(typing.get_type_hints(D))]")
+        self.assertEqual(self.result_of(code), ["D(a=1)", "{'a': <class 'int'>}"])
+
+
 class FormatterWalkTests(SinkTest):
     def test_a_formatter_whose_parse_hides_the_field_is_refused_at_the_walk(self):
         code = ("import string\nclass F(string.Formatter):\n    def parse(self, s):\n"
