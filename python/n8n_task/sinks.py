@@ -9,9 +9,11 @@ run-time strings, so they meet the checks here instead, when they run in a task 
   inside wraps' partial, would be the unchecked helper again;
 - `typing` compiles string annotations (`ForwardRef`) under the same name checks and the
   format rewrite as the user's code, and `typing`, `inspect` and `dataclasses` evaluate or run
-  what they compile with the task's builtins, never the real ones. The globals and locals
-  they evaluate in are shown as a module view shows a module: a module's own namespace only
-  for a module the allowlists allow, without its private names and the modules the
+  what they compile with the task's builtins, never the real ones. What typing compiles is
+  handed out as an opaque handle, not a code object (which `.replace()` edits and a function
+  made from it runs), and only such handles or checked text are evaluated. The globals and
+  locals they evaluate in are shown as a module view shows a module: a module's own namespace
+  only for a module the allowlists allow, without its private names and the modules the
   allowlists refuse (builtins' namespace is the task's builtins; see visible_namespace);
 - `string.Formatter.get_field` refuses a blocked attribute at the moment its field walk reaches
   it, whatever a subclass's `parse` made of the template;
@@ -32,6 +34,7 @@ import functools
 import operator
 import string
 import sys
+import weakref
 
 from .errors import SecurityViolationError, security_violation
 from .formats import FORMAT_DESCRIPTION, FORMAT_VIOLATION, GUARDED_FORMAT_METHODS, SAFE_FORMAT_NAME
@@ -39,7 +42,7 @@ from .imports import (
     HIDDEN_NAMES, PUBLIC_PRIVATE, VIEW_REPLACEMENTS, ModuleType, is_private, is_stdlib,
     module_view, view_value,
 )
-from .scope import IMPORTER_ENTRIES, seal
+from .scope import _SANDBOX, IMPORTER_ENTRIES, seal
 from .wrapping import INTROSPECTION_ATTRIBUTES, FormatCallRewriter
 
 RUNTIME_VIOLATION = "Security violation detected"
@@ -56,6 +59,11 @@ HIDDEN_MODULE_NAMES = {
 ORIGINAL_COMPILE = compile
 ORIGINAL_EVAL = eval
 ORIGINAL_EXEC = exec
+CodeType = type(ORIGINAL_COMPILE("0", "<string>", "eval"))
+UNCHECKED_CODE_DESCRIPTION = (
+    "Running a code object that was not compiled from checked source is disallowed, because "
+    "it can be used to bypass security restrictions."
+)
 # Module globals never copied into a namespace code is evaluated in: the task's builtins take
 # __builtins__' place, and the importer objects import without the guard.
 NAMESPACE_ENTRIES_LEFT_OUT = IMPORTER_ENTRIES | {"__builtins__"}
@@ -128,6 +136,7 @@ def install_sinks(rules, builtins_mapping, format_guard, policy):
     _state.builtins = builtins_mapping
     _state.format_guard = format_guard
     _state.policy = policy
+    import copy
     import dataclasses
     import enum
     import inspect
@@ -147,6 +156,9 @@ def install_sinks(rules, builtins_mapping, format_guard, policy):
         original = owner.__dict__.get("_convert_")
         if original is not None:
             setattr(owner, "_convert_", checked_convert(original))
+    # Copied as the code object a handle stands for would be: as itself.
+    copy._copy_dispatch[CodeHandle] = copy._copy_immutable
+    copy._deepcopy_dispatch[CodeHandle] = copy._deepcopy_atomic
 
 
 def activate_sinks():
@@ -229,12 +241,44 @@ HELPER_REPLACEMENTS = {
 # Source-text sinks
 
 
+def make_code_handle_type():
+    """The class of what typing.compile returns in place of a code object: it shows nothing
+    (its methods are the sealed callables', see scope.py) and only task_eval resolves it."""
+    sandbox = _SANDBOX
+    body = {
+        "__slots__": ("__weakref__",),
+        "__module__": "builtins",
+        "__doc__": None,
+        "__getattribute__": sandbox["sandbox_no_attribute"],
+        "__setattr__": sandbox["sandbox_no_attribute"],
+        "__delattr__": sandbox["sandbox_no_attribute"],
+        "__reduce__": sandbox["sandbox_no_pickle"],
+        "__reduce_ex__": sandbox["sandbox_no_pickle"],
+    }
+    return type("code", (), body)
+
+
+CodeHandle = make_code_handle_type()
+# Handle -> the code object compiled from checked source. Weak: a handle lives as long as the
+# ForwardRef holding it, and its code with it.
+_compiled = weakref.WeakKeyDictionary()
+
+
 def task_compile(source, filename, mode, flags=0, dont_inherit=False, optimize=-1):
     """typing's compile: string annotations meet the user code's name checks and format
-    rewrite before they are compiled."""
-    if _state.active and isinstance(source, (str, bytes, bytearray)):
+    rewrite before they are compiled. Returns a handle for task_eval, not the code object:
+    user code reads ForwardRef.__forward_code__, and an edited copy of a code object runs as
+    a function made with its class (reachable as typing.get_origin(typing.Type[int]))."""
+    if _state.active:
+        if not isinstance(source, (str, bytes, bytearray)):
+            raise security_violation(RUNTIME_VIOLATION, UNCHECKED_CODE_DESCRIPTION)
         source = checked_tree(source, filename, mode)
-    return ORIGINAL_COMPILE(source, filename, mode, flags, dont_inherit, optimize)
+    code = ORIGINAL_COMPILE(source, filename, mode, flags, dont_inherit, optimize)
+    if type(code) is not CodeType:
+        return code  # an AST (ast.PyCF_ONLY_AST)
+    handle = CodeHandle()
+    _compiled[handle] = code
+    return handle
 
 
 def checked_tree(source, filename, mode, allowed_attributes=frozenset()):
@@ -244,34 +288,49 @@ def checked_tree(source, filename, mode, allowed_attributes=frozenset()):
     return ast.fix_missing_locations(tree)
 
 
+def runnable(source, mode, allowed_attributes=frozenset()):
+    """What eval/exec may run: a handle's code, or text compiled after the checks. Any other
+    code object is refused (its names or bytecode may have been edited after a check)."""
+    if type(source) is CodeHandle:
+        code = _compiled.get(source)
+        if code is None:
+            raise security_violation(RUNTIME_VIOLATION, UNCHECKED_CODE_DESCRIPTION)
+        return code
+    if not _state.active:
+        return source
+    if isinstance(source, (str, bytes, bytearray)):
+        tree = checked_tree(source, "<string>", mode, allowed_attributes)
+        return ORIGINAL_COMPILE(tree, "<string>", mode)
+    if isinstance(source, CodeType):
+        raise security_violation(RUNTIME_VIOLATION, UNCHECKED_CODE_DESCRIPTION)
+    return source  # eval/exec raise their own TypeError
+
+
 def task_eval(source, globals=None, locals=None):
     """typing's and inspect's eval: the task's builtins, whatever globals the caller gave, and
     of the namespaces only what a module view would show (see visible_namespace)."""
+    code = runnable(source, "eval")
     if not _state.active:
-        return ORIGINAL_EVAL(source, globals, locals)
-    if isinstance(source, (str, bytes, bytearray)):
-        source = ORIGINAL_COMPILE(checked_tree(source, "<string>", "eval"), "<string>", "eval")
+        return ORIGINAL_EVAL(code, globals, locals)
     scope = task_globals(globals)
     if locals is globals:
         locals = scope
     elif isinstance(locals, dict):
         locals = visible_namespace(locals)
-    return ORIGINAL_EVAL(source, scope, locals)
+    return ORIGINAL_EVAL(code, scope, locals)
 
 
 def dataclass_exec(source, globals=None, locals=None):
     """dataclasses' exec of the methods it generates. Field names are pasted into that source,
     so it is checked too, allowing only the attributes dataclasses itself reads."""
+    code = runnable(source, "exec", DATACLASS_ATTRIBUTES)
     if not _state.active:
-        return ORIGINAL_EXEC(source, globals, locals)
-    if isinstance(source, (str, bytes, bytearray)):
-        tree = checked_tree(source, "<string>", "exec", DATACLASS_ATTRIBUTES)
-        source = ORIGINAL_COMPILE(tree, "<string>", "exec")
+        return ORIGINAL_EXEC(code, globals, locals)
     # The locals are dataclasses' own dict, which it reads the new functions from afterwards;
     # copied only if they are a module's namespace (which dataclasses never passes).
     if isinstance(locals, dict) and isinstance(dict.get(locals, "__name__"), str):
         locals = visible_namespace(locals)
-    return ORIGINAL_EXEC(source, task_globals(globals), locals)
+    return ORIGINAL_EXEC(code, task_globals(globals), locals)
 
 
 def task_globals(globals):

@@ -305,6 +305,41 @@ class EvaluationNamespaceTests(SinkTest):
         self.assertEqual(self.result_of(code), ["D(a=1)", "{'a': <class 'int'>}"])
 
 
+class CodeObjectTests(SinkTest):
+    config = {"stdlib_allow": EVERYDAY + ["codeop"], "builtins_deny": DENY_BUT_CLASSES}
+    STDLIB = ", ".join(sorted(EVERYDAY + ["codeop"]))
+    UNCHECKED = ("Running a code object that was not compiled from checked source is "
+                 "disallowed, because it can be used to bypass security restrictions.")
+
+    def test_a_code_object_not_compiled_from_checked_source_is_refused(self):
+        code = ("import codeop, typing\nref = typing.ForwardRef('x')\n"
+                "ref.__forward_code__ = codeop.compile_command('x', '<s>', 'eval')\n"
+                "return ref._evaluate({'x': 1}, None, recursive_guard=frozenset())")
+        error = self.error_of(code)
+        self.assertEqual(error["kind"], "security", error)
+        self.assertEqual(error["message"], "Security violation detected")
+        self.assertEqual(error["description"], self.UNCHECKED)
+
+    def test_a_forward_refs_code_is_no_code_object_to_edit(self):
+        error = self.error_of("import typing\nref = typing.ForwardRef('x.a')\n"
+                              "return str(ref.__forward_code__.replace(co_names=('x', 'b')))")
+        self.assertEqual(error["message"],
+                         "'builtin_function_or_method' object has no attribute 'replace'")
+
+    def test_a_forward_refs_code_makes_no_function(self):
+        code = ("import typing\nT = typing.get_origin(typing.Type[int])\n"
+                "return T(lambda: 0)(typing.ForwardRef('x').__forward_code__, {'x': 1})()")
+        error = self.error_of(code)
+        self.assertEqual(error["message"], "function() argument 'code' must be code, not code")
+
+    def test_forward_refs_still_evaluate_and_copy(self):
+        code = ("import copy, typing\nref = typing.ForwardRef('list[int]')\n"
+                "return [str(ref._evaluate({}, None, recursive_guard=frozenset())),"
+                " str(copy.deepcopy(typing.List['int'])), copy.copy(ref) == ref]")
+        self.assertEqual(self.result_of(code),
+                         ["list[int]", "typing.List[ForwardRef('int')]", True])
+
+
 class FormatterWalkTests(SinkTest):
     def test_a_formatter_whose_parse_hides_the_field_is_refused_at_the_walk(self):
         code = ("import string\nclass F(string.Formatter):\n    def parse(self, s):\n"
