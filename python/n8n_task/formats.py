@@ -3,10 +3,12 @@
 Owns the callable behind `__n8n_internal_safe_format__`, which the wrapper's rewrite puts in
 place of every `.format`, `.format_map`, `.vformat`, `.get_field` and `._vformat` call: it finds
 the template the call will use (str, str subclasses, UserString, string.Formatter, unbound
-calls), refuses it when a field reaches a blocked name, and otherwise makes the original call.
+calls, and the str whose own method a receiver such as super() hands out), refuses it when a
+field reaches a blocked name, and otherwise makes the original call.
 """
 
 import _string
+import collections
 import re
 
 from .errors import security_violation
@@ -22,6 +24,17 @@ FORMAT_DESCRIPTION = (
 FIELD_ATTRIBUTE = re.compile(r"\.(\w+)")
 FIELD_SUBSCRIPT = re.compile(r"\[(['\"]?)(\w+)\1\]")
 MAX_CACHED_TEMPLATES = 256
+# The str methods that format their own str as a template.
+STR_FORMAT_METHODS = ("format", "format_map")
+STR_FORMAT_DESCRIPTORS = tuple(vars(str)[name] for name in STR_FORMAT_METHODS)
+STOCK_USER_STRING_FUNCTIONS = tuple(
+    vars(collections.UserString)[name]
+    for name in GUARDED_FORMAT_METHODS
+    if name in vars(collections.UserString)
+)
+BuiltinMethodType = type("".format)
+# A UserString whose data is a UserString ...: how deep the plan follows the data.
+MAX_DELEGATIONS = 64
 
 
 class FormatGuard:
@@ -38,8 +51,13 @@ class FormatGuard:
             raise TypeError("invalid format call")
         subject, bound, arguments = format_call_plan(method, receiver, args, kwargs)
         if isinstance(subject, str):
-            self.scanner.check(subject, field_only=method == "get_field")
+            # A `get_field` that turned out to be a str's format method formats a template.
+            field_only = method == "get_field" and not formats_own_str(bound)
+            self.scanner.check(subject, field_only=field_only)
         return bound(*arguments, **kwargs)
+
+
+MethodType = type(FormatGuard(None).call)
 
 
 def format_call_plan(method, receiver, args, kwargs):
@@ -49,6 +67,12 @@ def format_call_plan(method, receiver, args, kwargs):
     Where the original would read the template again at call time (UserString.data), the
     plan calls the method on the snapshot that was scanned instead.
     """
+    subject, bound, arguments = receiver_plan(method, receiver, args, kwargs)
+    return bound_plan(method, subject, bound, arguments)
+
+
+def receiver_plan(method, receiver, args, kwargs):
+    """The plan as the receiver's type suggests it."""
     if isinstance(receiver, str):
         return receiver, getattr(receiver, method), args
     if is_user_string_class(type(receiver)):
@@ -57,6 +81,53 @@ def format_call_plan(method, receiver, args, kwargs):
         return unbound_plan(method, receiver, args, kwargs)
     # string.Formatter and unrelated objects with a method of that name.
     return subject_argument(args, 0, kwargs), getattr(receiver, method), args
+
+
+def bound_plan(method, subject, bound, args):
+    """The plan as the callable the receiver handed out will carry it out.
+
+    A str's own format method formats that str, whatever receiver handed it out: a super()
+    object over a StrEnum member, a UserString whose data is such an object. And a stock
+    UserString method (reached through super(), say) formats its instance's data. In both
+    cases that text is what is scanned, a plain copy, and the call is made on the copy.
+    """
+    for _ in range(MAX_DELEGATIONS):
+        if type(bound) is BuiltinMethodType or (
+            type(bound) is MethodType and is_one_of(bound.__func__, STR_FORMAT_DESCRIPTORS)
+        ):
+            owner = bound.__self__
+            name = bound.__name__
+            if isinstance(owner, str) and name in STR_FORMAT_METHODS:
+                text = str.__str__(owner)
+                return text, getattr(text, name), args
+            return subject, bound, args
+        if type(bound) is MethodType and is_stock_user_string_method(bound, method):
+            # What the stock method does, on the data read once.
+            subject = bound.__self__.data
+            bound = getattr(subject, method)
+            continue
+        return subject, bound, args
+    raise RecursionError("maximum recursion depth exceeded while formatting")
+
+
+def is_stock_user_string_method(bound, method):
+    """Whether a bound method is UserString's own `method`, whoever it is bound to."""
+    function = bound.__func__
+    if is_one_of(function, STOCK_USER_STRING_FUNCTIONS):
+        return True
+    return any(
+        is_user_string_itself(klass) and vars(klass).get(method) is function
+        for klass in type(bound.__self__).__mro__
+    )
+
+
+def formats_own_str(bound):
+    return (type(bound) is BuiltinMethodType and type(bound.__self__) is str
+            and bound.__name__ in STR_FORMAT_METHODS)
+
+
+def is_one_of(value, candidates):
+    return any(value is candidate for candidate in candidates)
 
 
 def unbound_plan(method, cls, args, kwargs):

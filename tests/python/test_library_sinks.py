@@ -355,6 +355,41 @@ class FormatterWalkTests(SinkTest):
         self.assertEqual(self.result_of(code), "<2>-<b>")
 
 
+class FormatReceiverTests(SinkTest):
+    """The format guard scans the template the call formats, whatever receiver handed out the
+    method."""
+
+    TEMPLATE = "'{0.__init__.__globals__[sys].modules}'"
+
+    @unittest.skipIf(sys.version_info < (3, 11), "StrEnum is 3.11+")
+    def test_super_over_a_str_enum_member_scans_the_members_template(self):
+        code = (f"import enum\nE = enum.StrEnum('E', {{'T': {self.TEMPLATE}}})\n"
+                "return super(E, E.T).format(exit)")
+        self.assert_format_refused(code, "__globals__")
+
+    def test_super_over_a_str_subclass_scans_the_instances_template(self):
+        code = (f"class S(str):\n    pass\ns = S({self.TEMPLATE})\n"
+                "return super(S, s).format(exit)")
+        self.assert_format_refused(code, "__globals__")
+
+    def test_super_over_a_user_string_scans_its_data(self):
+        code = ("import collections\nclass U(collections.UserString):\n"
+                "    def format(self, *args):\n        return 'mine'\n"
+                f"u = U({self.TEMPLATE})\nreturn super(U, u).format(exit)")
+        self.assert_format_refused(code, "__globals__")
+
+    def test_a_user_string_whose_data_hands_out_a_strs_format_is_scanned(self):
+        code = (f"import collections\nclass S(str):\n    pass\ns = S({self.TEMPLATE})\n"
+                "u = collections.UserString('')\nu.data = super(S, s)\n"
+                "return u.format(exit)")
+        self.assert_format_refused(code, "__globals__")
+
+    def test_super_format_with_a_harmless_template_still_formats(self):
+        code = ("class S(str):\n    pass\ns = S('{0}-{1}')\n"
+                "return [super(S, s).format(1, 2), super(S, S('{a}')).format_map({'a': 3})]")
+        self.assertEqual(self.result_of(code), ["1-2", "3"])
+
+
 class WrapperRefusalTests(SinkTest):
     def test_a_bare_format_method_is_refused(self):
         self.assert_compile_refused(
