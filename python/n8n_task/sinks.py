@@ -17,7 +17,9 @@ run-time strings, so they meet the checks here instead, when they run in a task 
   allowlists refuse (builtins' namespace is the task's builtins; see visible_namespace);
 - `string.Formatter.get_field` refuses a blocked attribute at the moment its field walk reaches
   it, whatever a subclass's `parse` made of the template;
-- `enum`'s `_convert_` reads only modules the allowlists allow.
+- `enum`'s `_convert_` reads only modules the allowlists allow;
+- the setattr of `copy._reconstruct` (behind copy.copy/deepcopy of an object with its own
+  `__reduce_ex__`) refuses a blocked attribute name from the slot state.
 
 Names reach these functions as run-time values, possibly of a str subclass whose own methods
 (`split`, `__eq__`, `__hash__`) lie: each is copied to a plain str, checked, and the copy is
@@ -54,6 +56,7 @@ HIDDEN_MODULE_NAMES = {
     "typing": frozenset(("compile", "eval")),
     "inspect": frozenset(("eval",)),
     "dataclasses": frozenset(("exec",)),
+    "copy": frozenset(("setattr",)),
 }
 
 ORIGINAL_COMPILE = compile
@@ -156,6 +159,7 @@ def install_sinks(rules, builtins_mapping, format_guard, policy):
         original = owner.__dict__.get("_convert_")
         if original is not None:
             setattr(owner, "_convert_", checked_convert(original))
+    copy.setattr = copy_setattr
     # Copied as the code object a handle stands for would be: as itself.
     copy._copy_dispatch[CodeHandle] = copy._copy_immutable
     copy._deepcopy_dispatch[CodeHandle] = copy._deepcopy_atomic
@@ -497,3 +501,18 @@ def checked_convert(original):
 
     return classmethod(_convert_) if isinstance(original, classmethod) else _convert_
 
+
+
+# ---------------------------------------------------------------------------------------------
+# copy
+
+
+def copy_setattr(target, name, value, /):
+    """copy's setattr, which only copy._reconstruct calls: copy.copy and copy.deepcopy of an
+    object whose own __reduce_ex__ returns (constructor, args, (state, slot state)) setattr
+    each slot-state item on the new object, with any name. Checked at that moment, on a plain
+    copy of the name, which is the name set."""
+    if _state.active:
+        name = plain_name(name)
+        _state.rules.check_attribute(name)
+    return setattr(target, name, value)

@@ -390,6 +390,40 @@ class FormatReceiverTests(SinkTest):
         self.assertEqual(self.result_of(code), ["1-2", "3"])
 
 
+class CopyStateTests(SinkTest):
+    """copy.copy/deepcopy set an object's slot state by name."""
+
+    REDUCE = ("def target():\n    pass\n"
+              "class Box:\n    def __reduce_ex__(self, protocol):\n"
+              "        return (lambda: target, (), STATE)\n")
+
+    def test_copy_refuses_slot_state_naming_a_blocked_attribute(self):
+        code = (self.REDUCE.replace("STATE", "(None, {'__qualname__': 'renamed'})")
+                + "import copy\ncopy.copy(Box())\nreturn repr(target)")
+        self.assert_attribute_refused(code, "__qualname__")
+
+    def test_deepcopy_refuses_slot_state_that_its_copy_names(self):
+        # The state's own __deepcopy__ decides what the deep copy's slot state is.
+        code = ("class State:\n    def __deepcopy__(self, memo):\n"
+                "        return (None, {'__qualname__': 'renamed'})\n"
+                + self.REDUCE.replace("STATE", "State()")
+                + "import copy\ncopy.deepcopy(Box())\nreturn repr(target)")
+        self.assert_attribute_refused(code, "__qualname__")
+
+    def test_copy_sets_the_characters_of_a_str_subclass_name(self):
+        code = ("class Name(str):\n    def __eq__(self, other):\n        return False\n"
+                "    def __hash__(self):\n        return 0\n"
+                + self.REDUCE.replace("STATE", "(None, {Name('__qualname__'): 'renamed'})")
+                + "import copy\ncopy.copy(Box())\nreturn repr(target)")
+        self.assert_attribute_refused(code, "__qualname__")
+
+    def test_copies_of_objects_with_slots_still_work(self):
+        code = ("import copy\nclass S:\n    __slots__ = ('a', 'b')\n"
+                "s = S()\ns.a = 1\ns.b = [2]\nd = copy.deepcopy(s)\nc = copy.copy(s)\n"
+                "return [d.a, d.b, d.b is s.b, c.b is s.b]")
+        self.assertEqual(self.result_of(code), [1, [2], False, True])
+
+
 class WrapperRefusalTests(SinkTest):
     def test_a_bare_format_method_is_refused(self):
         self.assert_compile_refused(
