@@ -15,8 +15,8 @@ run-time strings, so they meet the checks here instead, when they run in a task 
   locals they evaluate in are shown as a module view shows a module: a module's own namespace
   only for a module the allowlists allow, without its private names and the modules the
   allowlists refuse (builtins' namespace is the task's builtins; see visible_namespace);
-- `string.Formatter.get_field` refuses a blocked attribute at the moment its field walk reaches
-  it, whatever a subclass's `parse` made of the template;
+- `string.Formatter.get_field` refuses a blocked attribute, or a format method, at the moment
+  its field walk reaches it, whatever a subclass's `parse` made of the template;
 - `enum`'s `_convert_` reads only modules the allowlists allow;
 - the setattr of `copy._reconstruct` (behind copy.copy/deepcopy of an object with its own
   `__reduce_ex__`) refuses a blocked attribute name from the slot state.
@@ -461,8 +461,10 @@ def checked_get_field(self, field_name, args, kwargs):
 
 
 def check_field_step(name):
+    # get_field hands out what it reached: a format method would be a bound one the format
+    # guard never sees.
     rules = _state.rules
-    if name in rules.attributes or name in rules.names:
+    if name in rules.attributes or name in rules.names or name in GUARDED_FORMAT_METHODS:
         raise security_violation(FORMAT_VIOLATION, FORMAT_DESCRIPTION.format(name))
 
 

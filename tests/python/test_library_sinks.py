@@ -347,6 +347,11 @@ class FormatterWalkTests(SinkTest):
                 "return F().format('{0}', exit)")
         self.assert_format_refused(code, "__globals__")
 
+    def test_get_field_refuses_to_hand_out_a_format_method(self):
+        self.assert_format_refused(
+            "import string\nreturn string.Formatter().get_field('0.format', ('{0}',), {})[0]",
+            "format")
+
     def test_a_formatter_with_harmless_fields_still_formats(self):
         code = ("import string\nclass F(string.Formatter):\n"
                 "    def format_field(self, value, spec):\n"
