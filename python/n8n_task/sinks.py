@@ -17,7 +17,10 @@ run-time strings, so they meet the checks here instead, when they run in a task 
   allowlists refuse (builtins' namespace is the task's builtins; see visible_namespace);
 - `string.Formatter.get_field` refuses a blocked attribute, or a format method, at the moment
   its field walk reaches it, whatever a subclass's `parse` made of the template;
-- `enum`'s `_convert_` reads only modules the allowlists allow;
+- `enum`'s `_convert_` reads only modules the allowlists allow, and enum reads and writes a
+  module's namespace (`_convert_`, `global_enum` export members into it) only for a module
+  still being imported (its own code: re, calendar, signal do this) or the task's empty
+  `__main__`;
 - the setattr of `copy._reconstruct` (behind copy.copy/deepcopy of an object with its own
   `__reduce_ex__`) refuses a blocked attribute name from the slot state.
 
@@ -57,6 +60,7 @@ HIDDEN_MODULE_NAMES = {
     "inspect": frozenset(("eval",)),
     "dataclasses": frozenset(("exec",)),
     "copy": frozenset(("setattr",)),
+    "enum": frozenset(("sys",)),
 }
 
 ORIGINAL_COMPILE = compile
@@ -159,6 +163,7 @@ def install_sinks(rules, builtins_mapping, format_guard, policy):
         original = owner.__dict__.get("_convert_")
         if original is not None:
             setattr(owner, "_convert_", checked_convert(original))
+    enum.sys = EnumSys()
     copy.setattr = copy_setattr
     # Copied as the code object a handle stands for would be: as itself.
     copy._copy_dispatch[CodeHandle] = copy._copy_immutable
@@ -503,6 +508,41 @@ def checked_convert(original):
 
     return classmethod(_convert_) if isinstance(original, classmethod) else _convert_
 
+
+class EnumModules:
+    """sys.modules as enum's code sees it (enum.sys.modules).
+
+    _convert_ reads the globals of `sys.modules[module]` into members (typing's hold the real
+    sys), and it and global_enum write members into `sys.modules[cls.__module__]`'s namespace
+    (a callable member in place of typing's eval is handed typing's globals). The class and
+    its __module__ are the user's, and can change while enum works (a metaclass, an
+    __init_subclass__), so each lookup is checked when enum makes it: only a module still
+    being imported (its own code exporting its constants) or the task's empty __main__.
+    """
+
+    __slots__ = ()
+
+    def __getitem__(self, name):
+        module = sys.modules[name]
+        if _state.active and not (
+            type(module) is ModuleType
+            and (module is sys.modules.get("__main__") or is_being_imported(module))
+        ):
+            raise security_violation(RUNTIME_VIOLATION, (
+                f"Access to the namespace of module '{plain_name(name)}' through enum is "
+                "disallowed, because it can be used to bypass security restrictions."
+            ))
+        return module
+
+
+class EnumSys:
+    """enum's `sys`: the real one but for `modules` (hidden from enum's module view)."""
+
+    __slots__ = ()
+    modules = EnumModules()
+
+    def __getattr__(self, name):
+        return getattr(sys, name)
 
 
 # ---------------------------------------------------------------------------------------------

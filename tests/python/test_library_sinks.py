@@ -429,6 +429,49 @@ class CopyStateTests(SinkTest):
         self.assertEqual(self.result_of(code), [1, [2], False, True])
 
 
+class EnumNamespaceTests(SinkTest):
+    """enum reads and writes the namespace of sys.modules[name] (_convert_, global_enum)."""
+
+    config = {"stdlib_allow": EVERYDAY + ["calendar"], "builtins_deny": DENY_BUT_CLASSES}
+    STDLIB = ", ".join(sorted(EVERYDAY + ["calendar"]))
+
+    NAMESPACE = ("Access to the namespace of module '{}' through enum is disallowed, because "
+                 "it can be used to bypass security restrictions.")
+
+    def test_enum_convert_cannot_read_an_allowed_modules_namespace(self):
+        code = ("import enum\nX = enum.Enum._convert_('X', 'typing', lambda n: n == 'sys')\n"
+                "return repr(X.sys.value)")
+        error = self.assert_import_refused(code, self.NAMESPACE.format("typing"))
+        self.assertEqual(error["kind"], "security")
+
+    @unittest.skipIf(sys.version_info < (3, 11), "global_enum is 3.11+")
+    def test_global_enum_cannot_write_into_an_allowed_modules_namespace(self):
+        # A callable member in place of typing's eval would be handed typing's globals.
+        code = ("import enum, functools, typing\n"
+                "E = enum.Enum('E', {'eval': functools.partial(print)}, module='typing', "
+                "type=functools.partial)\nenum.global_enum(E)")
+        self.assert_import_refused(code, self.NAMESPACE.format("typing"))
+
+    @unittest.skipIf(sys.version_info < (3, 11), "global_enum is 3.11+")
+    def test_global_enum_cannot_write_into_builtins(self):
+        code = "import enum\nclass E(enum.IntEnum):\n    len = 1\nenum.global_enum(E)"
+        self.assert_import_refused(code, self.NAMESPACE.format("builtins"))
+
+    def test_enum_module_does_not_hand_out_its_sys(self):
+        error = self.error_of("import enum\nreturn str(enum.sys)")
+        self.assertEqual(error["message"], "module 'enum' has no attribute 'sys'")
+
+    @unittest.skipIf(sys.version_info < (3, 12), "calendar's enums are global_enum from 3.12")
+    def test_a_module_exporting_its_enum_members_as_it_is_imported_still_imports(self):
+        code = "import calendar\nreturn [int(calendar.MONDAY), repr(calendar.Month(2))]"
+        self.assertEqual(self.result_of(code), [0, "calendar.FEBRUARY"])
+
+    def test_enums_still_work(self):
+        code = ("import enum\nclass Color(enum.Enum):\n    RED = 1\n"
+                "F = enum.IntFlag('F', 'A B')\nreturn [repr(Color.RED), int(F.A | F.B)]")
+        self.assertEqual(self.result_of(code), ["<Color.RED: 1>", 3])
+
+
 class WrapperRefusalTests(SinkTest):
     def test_a_bare_format_method_is_refused(self):
         self.assert_compile_refused(
