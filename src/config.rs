@@ -211,18 +211,24 @@ fn parse_module_list(src: &dyn Source, name: &str) -> Result<Vec<String>, Config
     let raw = read_string(src, name, "")?;
     let mut modules = Vec::new();
     for entry in raw.split(',').map(str::trim).filter(|e| !e.is_empty()) {
-        let valid = entry.split('.').all(|part| {
-            part.chars()
-                .next()
-                .is_some_and(|c| c == '_' || c.is_alphabetic())
-                && part.chars().all(|c| c == '_' || c.is_alphanumeric())
-        });
-        if !valid {
+        if !is_module_name(entry) {
             return Err(invalid(name, format!("'{entry}' is not a module name")));
         }
         modules.push(entry.to_owned());
     }
     Ok(modules)
+}
+
+/// A dotted module name of identifiers, at most 200 bytes: the rule for `N8N_RUNNERS_PRELOAD`
+/// and for the module names task replies report (the forkserver applies the same one).
+pub fn is_module_name(name: &str) -> bool {
+    name.len() <= 200
+        && name.split('.').all(|part| {
+            part.chars()
+                .next()
+                .is_some_and(|c| c == '_' || c.is_alphabetic())
+                && part.chars().all(|c| c == '_' || c.is_alphanumeric())
+        })
 }
 
 fn invalid(name: &str, message: String) -> ConfigError {
@@ -512,6 +518,24 @@ mod tests {
         assert!(!config.health_enabled);
         assert_eq!(config.health_port, 5681);
         assert_eq!(config.log_level, log::LevelFilter::Info);
+    }
+
+    #[test]
+    fn preload_takes_module_names_and_names_the_variable_at_fault() {
+        let config = load(&[("N8N_RUNNERS_PRELOAD", " pandas, numpy.linalg ,")]).unwrap();
+        assert_eq!(config.preload, ["pandas", "numpy.linalg"]);
+        let err = load(&[("N8N_RUNNERS_PRELOAD", "pandas,os;rm")]).unwrap_err();
+        assert_eq!(err.0, "'os;rm' is not a module name (N8N_RUNNERS_PRELOAD)");
+    }
+
+    #[test]
+    fn only_dotted_identifiers_of_up_to_200_bytes_are_module_names() {
+        assert!(is_module_name("pandas"));
+        assert!(is_module_name("sklearn.linear_model"));
+        assert!(is_module_name("_strptime"));
+        for bad in ["", "a..b", "1abc", "os; rm", "a/b", &"m".repeat(201)] {
+            assert!(!is_module_name(bad), "{bad:?}");
+        }
     }
 
     #[test]
