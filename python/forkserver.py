@@ -368,14 +368,21 @@ def hand_to_slot(state, message, fds):
     while state.idle_slots:
         slot = state.idle_slots.pop()
         try:
-            socket.send_fds(slot.sock, [message], fds)
+            send_to_slot(slot, message, fds)
             return slot
         except OSError as exc:
             log(f"an idle sandbox slot was gone ({exc}); using another")
             slot.sock.close()
     slot = Slot(state)
-    socket.send_fds(slot.sock, [message], fds)
+    send_to_slot(slot, message, fds)
     return slot
+
+
+def send_to_slot(slot, message, fds):
+    if fds:
+        socket.send_fds(slot.sock, [message], fds)
+    else:
+        slot.sock.send(message)
 
 
 def slot_answered(state, fd):
@@ -622,16 +629,8 @@ def wait_for_task(state, channel, saved_mask):
     """In a process forked ahead: confined at once, then waits for its task's fds and becomes
     that task's process. Never returns."""
     try:
-        signal.set_wakeup_fd(-1)
-        try:
-            os.setpgid(0, 0)
-        except OSError:
-            pass
-        try:
-            state.sandbox.confine()
-        except Exception as exc:
-            log(f"could not confine a task child: {type(exc).__name__}: {exc}")
-            os._exit(CONFINEMENT_FAILURE_EXIT)
+        leave_the_forkservers_group()
+        confine_or_exit(state)
         # Named while it waits, so that ps (and the tests) tell it from a task's process.
         with open("/proc/self/comm", "rb") as comm:
             name = comm.read().strip()
@@ -655,8 +654,8 @@ def wait_for_task(state, channel, saved_mask):
 #
 # The runner sends the names of the modules tasks imported (allowed by the allowlists: user code
 # got them through the import guard). Each is first imported by a throw-away child confined as a
-# task is, under a filter that traps every attempt to start a process or a thread; it reports
-# whether the import worked and left no thread, no open descriptor and no changed signal
+# task is, under a filter that kills it at its first attempt to start a process or a thread; it
+# reports whether the import worked and left no thread, no open descriptor and no changed signal
 # handler behind, and how much memory it took. Only then does this process import it, within
 # the memory budget (N8N_RUNNERS_WARM_MAX_MEMORY). Then the task package settles its modules
 # again (children keep the allowed ones, the stash hands back the rest), the collector freezes
@@ -793,11 +792,10 @@ def trial(state, name):
     if not state.sandbox.want["namespaces"]:
         return trial_import(state, name)
     try:
-        slot = state.idle_slots.pop() if state.idle_slots else Slot(state)
-    except SlotFailed as exc:
+        slot = hand_to_slot(state, TRIAL_REQUEST + name.encode("utf-8"), [])
+    except (OSError, SlotFailed) as exc:
         return {"problem": f"no sandbox slot for the trial: {exc}"}
     try:
-        slot.sock.send(TRIAL_REQUEST + name.encode("utf-8"))
         if not select.select([slot.sock], [], [], TRIAL_TIMEOUT_SECS)[0]:
             return {"problem": f"the trial import took over {TRIAL_TIMEOUT_SECS} s"}
         return json.loads(slot.sock.recv(64 * 1024).decode("utf-8") or "null")
@@ -818,8 +816,7 @@ def trial_import(state, name):
         os.close(verdict_r)
         verdict = {"problem": "the trial child failed"}
         try:
-            os.setpgid(0, 0)
-            signal.set_wakeup_fd(-1)
+            leave_the_forkservers_group()
             # The module's code runs here: nothing of the forkserver's (its control socket, the
             # status channels of running tasks) or the slot's must be within its reach.
             close_all_but(0, 1, 2, verdict_w, state.sandbox.task_scope_fd)
@@ -1006,22 +1003,32 @@ def send_pid_record(status_w):
         channel.detach()
 
 
+def leave_the_forkservers_group():
+    """The first step of every process forked for a task (or a trial): no wake-up fd of the
+    forkserver's, and a process group of its own before Rust learns the pid and may kill(-pid)."""
+    signal.set_wakeup_fd(-1)
+    try:
+        os.setpgid(0, 0)
+    except OSError:
+        pass
+
+
+def confine_or_exit(state):
+    """Confines a task process, or ends it with CONFINEMENT_FAILURE_EXIT before it runs anything."""
+    try:
+        state.sandbox.confine()
+    except Exception as exc:
+        log(f"could not confine a task child: {type(exc).__name__}: {exc}")
+        os._exit(CONFINEMENT_FAILURE_EXIT)
+
+
 def become_child(state, task_r, result_w, status_w, saved_mask):
     """Turns the fresh fork into a task child. Never returns: always ends in os._exit."""
     code = CHILD_FAILURE_EXIT
     try:
-        signal.set_wakeup_fd(-1)
-        # Its own process group before Rust learns the pid and may kill(-pid).
-        try:
-            os.setpgid(0, 0)
-        except OSError:
-            pass
+        leave_the_forkservers_group()
         send_pid_record(status_w)
-        try:
-            state.sandbox.confine()
-        except Exception as exc:
-            log(f"could not confine a task child: {type(exc).__name__}: {exc}")
-            os._exit(CONFINEMENT_FAILURE_EXIT)
+        confine_or_exit(state)
     except BaseException as exc:
         log(f"task child failed: {type(exc).__name__}: {exc}")
         flush_std_streams()
