@@ -817,10 +817,12 @@ def trial_import(state, name):
         verdict = {"problem": "the trial child failed"}
         try:
             leave_the_forkservers_group()
+            # Confinement first: without namespaces it needs the descriptors of the paths its
+            # Landlock rules name, which the forkserver holds open.
+            state.sandbox.confine()
             # The module's code runs here: nothing of the forkserver's (its control socket, the
             # status channels of running tasks) or the slot's must be within its reach.
-            close_all_but(0, 1, 2, verdict_w, state.sandbox.task_scope_fd)
-            state.sandbox.confine()
+            close_all_but(0, 1, 2, verdict_w)
             os.environ.update(state.thread_env)
             # The answer the forkserver has cached already (a slot may predate it).
             platform.processor()

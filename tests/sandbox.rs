@@ -466,6 +466,18 @@ return [{'json': {'own': own, 'others': others}}]
     sb.assert_still_works();
 }
 
+/// Warming works for a runner as root, as an unprivileged user and without user namespaces
+/// (where the trial child is confined in the forkserver, not in a slot).
+fn a_module_a_task_imported_is_warm_for_later_tasks(mode: Mode) {
+    let mut sb = Sandboxed::start(mode, &[]);
+    let code = "import sys\nwarm = 'colorsys' in sys.modules\nimport colorsys\n\
+                return [{'json': {'warm': warm}}]";
+    assert_eq!(sb.probe("first", code, json!({})), json!({"warm": false}));
+    sb.runner.wait_for_log("warmed colorsys");
+    assert_eq!(sb.probe("second", code, json!({})), json!({"warm": true}));
+    sb.assert_still_works();
+}
+
 fn proc_lists_only_the_tasks_own_processes(mode: Mode) {
     let mut sb = Sandboxed::start(mode, &[]);
     let input = json!({"runner_pid": sb.runner.pid()});
@@ -1646,6 +1658,7 @@ in_every_mode!(
     the_start_up_line_reports_every_layer_on,
     the_runner_and_the_forkserver_cannot_be_signalled,
     the_limits_and_priority_of_other_processes_cannot_be_changed,
+    a_module_a_task_imported_is_warm_for_later_tasks,
     proc_lists_only_the_tasks_own_processes,
     the_runners_environ_and_memory_are_not_found,
     secrets_and_the_runner_binary_are_unreadable,
