@@ -45,7 +45,9 @@ import urllib.request  # noqa: E402
 import flatted  # noqa: E402
 import install  # noqa: E402
 import run as e2e  # noqa: E402
-from run import Checks, Proc, free_port, http, log, stop_all, _short  # noqa: E402
+from run import (  # noqa: E402
+    Checks, Proc, free_port, http, log, n8n_cli, stop_all, workflow_ids, _short,
+)
 
 WORKFLOW_DIR = os.path.join(HERE, "workflows-queue")
 PY_WORKFLOW, PY_PATH = "e2eQueuePython01", "e2e-queue-py"
@@ -300,20 +302,10 @@ class Cluster:
         return path
 
     def cli(self, *args):
-        t = time.monotonic()
-        p = subprocess.run([self.inst.node, self.inst.n8n_bin] + list(args), env=self.main_env(), cwd=self.tmp,
-                           stdin=subprocess.DEVNULL, stdout=subprocess.PIPE, stderr=subprocess.STDOUT)
-        out = p.stdout.decode("utf-8", "replace")
-        if p.returncode != 0:
-            raise RuntimeError("n8n %s failed (exit %d):\n%s" % (" ".join(args), p.returncode, out[-4000:]))
-        log("n8n %s: %.1f s" % (args[0], time.monotonic() - t))
+        return n8n_cli(self.inst, self.main_env(), self.tmp, *args)
 
     def import_and_activate(self):
-        ids = []
-        for name in sorted(os.listdir(WORKFLOW_DIR)):
-            if name.endswith(".json"):
-                with open(os.path.join(WORKFLOW_DIR, name)) as f:
-                    ids.append(json.load(f)["id"])
+        ids = workflow_ids(WORKFLOW_DIR)
         self.cli("import:workflow", "--separate", "--input=" + WORKFLOW_DIR)
         # what `n8n publish:workflow` does, for all at once (see run.py's import_and_activate)
         id_list = ", ".join("'%s'" % i for i in ids)

@@ -326,6 +326,29 @@ def runner_binary():
 # the n8n side
 
 
+
+def n8n_cli(inst, env, cwd, *args):
+    """Runs `n8n <args>` to its end; returns its output, or raises with the tail of it."""
+    t = time.monotonic()
+    p = subprocess.run([inst.node, inst.n8n_bin] + list(args), env=env, cwd=cwd,
+                       stdin=subprocess.DEVNULL, stdout=subprocess.PIPE, stderr=subprocess.STDOUT)
+    out = p.stdout.decode("utf-8", "replace")
+    if p.returncode != 0:
+        raise RuntimeError("n8n %s failed (exit %d):\n%s" % (" ".join(args), p.returncode, out[-4000:]))
+    log("n8n %s: %.1f s" % (args[0], time.monotonic() - t))
+    return out
+
+
+def workflow_ids(workflow_dir):
+    """The ids of the workflows in workflow_dir, in file-name order."""
+    ids = []
+    for name in sorted(os.listdir(workflow_dir)):
+        if name.endswith(".json"):
+            with open(os.path.join(workflow_dir, name)) as f:
+                ids.append(json.load(f)["id"])
+    return ids
+
+
 class N8n:
     def __init__(self, inst, tmp):
         self.inst = inst
@@ -377,21 +400,10 @@ class N8n:
         return env
 
     def cli(self, *args):
-        t = time.monotonic()
-        p = subprocess.run([self.inst.node, self.inst.n8n_bin] + list(args), env=self.env(), cwd=self.tmp,
-                           stdin=subprocess.DEVNULL, stdout=subprocess.PIPE, stderr=subprocess.STDOUT)
-        out = p.stdout.decode("utf-8", "replace")
-        if p.returncode != 0:
-            raise RuntimeError("n8n %s failed (exit %d):\n%s" % (" ".join(args), p.returncode, out[-4000:]))
-        log("n8n %s: %.1f s" % (args[0], time.monotonic() - t))
-        return out
+        return n8n_cli(self.inst, self.env(), self.tmp, *args)
 
     def import_and_activate(self, workflow_dir):
-        ids = []
-        for name in sorted(os.listdir(workflow_dir)):
-            if name.endswith(".json"):
-                with open(os.path.join(workflow_dir, name)) as f:
-                    ids.append(json.load(f)["id"])
+        ids = workflow_ids(workflow_dir)
         self.cli("import:workflow", "--separate", "--input=" + workflow_dir)
         # `n8n publish:workflow --id=X` costs ~2.5 s per workflow; what it does is (WorkflowRepository.
         # publishVersion in @n8n/db): check that workflow_history has the workflow's current versionId, then
