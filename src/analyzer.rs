@@ -840,6 +840,14 @@ mod tests {
     }
 
     #[test]
+    fn typing_origins_are_refused_as_attributes_but_not_as_words() {
+        assert!(one("typing.Type.__origin__").contains("Access to attribute '__origin__'"));
+        assert!(one("typing.Type[int].__mro_entries__(())").contains("'__mro_entries__'"));
+        assert!(one("match t:\n    case C(__origin__=o): pass").contains("'__origin__'"));
+        assert!(violations("x = {'__origin__': 1}['__origin__']").is_empty());
+    }
+
+    #[test]
     fn subscripts_of_builtins_with_blocked_keys_are_refused() {
         let found = analyze(
             "import builtins\nbuiltins['__import__']",

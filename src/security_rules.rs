@@ -77,9 +77,10 @@ pub const BLOCKED_ATTRIBUTES: [&str; 50] = [
 pub const FORMAT_METHODS: [&str; 5] = ["format", "format_map", "vformat", "get_field", "_vformat"];
 
 /// Attributes refused beyond n8n's list, by attribute syntax and in class patterns only (not as
-/// string literals, so data that happens to hold the word is not refused): `mro()` hands out
-/// the denied `object` and `type`.
-pub const INTROSPECTION_ATTRIBUTES: [&str; 1] = ["mro"];
+/// string literals, so data that happens to hold the word is not refused): they hand out the
+/// denied `object` and `type` (`str.mro()`, `typing.Type.__origin__`, a generic alias's
+/// `__mro_entries__`).
+pub const INTROSPECTION_ATTRIBUTES: [&str; 3] = ["mro", "__origin__", "__mro_entries__"];
 
 /// Whether reading this attribute by attribute syntax is refused.
 pub fn is_refused_attribute_read(name: &str) -> bool {

@@ -307,12 +307,17 @@ def view_value(policy, module_name, name, value):
     as_submodule = f"{module_name}.{name}"
     if sys.modules.get(as_submodule) is value and policy.allows(as_submodule):
         return module_view(policy, value)
-    if policy.allows(value.__name__):
-        return module_view(policy, value)
+    return allowed_module_view(policy, value, module_name)
+
+
+def allowed_module_view(policy, module, through):
+    """The view of a module user code reached through `through`, if the allowlists allow it."""
+    if policy.allows(module.__name__):
+        return module_view(policy, module)
     raise security_violation(
         "Security violation detected",
-        policy.refusal(value.__name__)
-        or f"Access to module '{value.__name__}' through '{module_name}' is disallowed.",
+        policy.refusal(module.__name__)
+        or f"Access to module '{module.__name__}' through '{through}' is disallowed.",
     ) from None
 
 

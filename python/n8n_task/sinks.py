@@ -22,7 +22,14 @@ run-time strings, so they meet the checks here instead, when they run in a task 
   still being imported (its own code: re, calendar, signal do this) or the task's empty
   `__main__`;
 - the setattr of `copy._reconstruct` (behind copy.copy/deepcopy of an object with its own
-  `__reduce_ex__`) refuses a blocked attribute name from the slot state.
+  `__reduce_ex__`) refuses a blocked attribute name from the slot state;
+- reflection hands out nothing attribute syntax may not reach: `inspect.getmembers` (and
+  `getmembers_static`) leave out blocked attributes (a function's `__globals__` holds the real
+  builtins) and denied builtins, `inspect.getattr_static` checks its name, `inspect.getmodule`
+  gives a module view, and the helpers that hand out a frame's or a function's variables or a
+  class's bases (`getclosurevars`, `getargvalues`, `getgeneratorlocals`, `getmro`,
+  `classify_class_attrs`, ...) are refused; a `functools.singledispatch` registry leaves out its
+  entry for the denied `object`, and `typing.get_origin` refuses to hand out a denied builtin.
 
 Names reach these functions as run-time values, possibly of a str subclass whose own methods
 (`split`, `__eq__`, `__hash__`) lie: each is copied to a plain str, checked, and the copy is
@@ -35,6 +42,8 @@ stash (imports.py) keeps a second, unpatched copy of these modules from being im
 """
 
 import ast
+import builtins
+import collections.abc
 import functools
 import operator
 import string
@@ -44,8 +53,8 @@ import weakref
 from .errors import SecurityViolationError, security_violation
 from .formats import FORMAT_DESCRIPTION, FORMAT_VIOLATION, GUARDED_FORMAT_METHODS, SAFE_FORMAT_NAME
 from .imports import (
-    HIDDEN_NAMES, PUBLIC_PRIVATE, VIEW_REPLACEMENTS, ModuleType, is_private, is_stdlib,
-    module_view, view_value,
+    HIDDEN_NAMES, PUBLIC_PRIVATE, VIEW_REPLACEMENTS, ModuleType, allowed_module_view, is_private,
+    is_stdlib, module_view, view_value,
 )
 from .scope import _SANDBOX, IMPORTER_ENTRIES, seal
 from .wrapping import INTROSPECTION_ATTRIBUTES, FormatCallRewriter
@@ -84,6 +93,7 @@ class _State:
     builtins = None
     format_guard = None
     policy = None
+    denied = ()  # the builtins user code is denied (their real objects), for identity checks
 
 
 _state = _State()
@@ -143,6 +153,10 @@ def install_sinks(rules, builtins_mapping, format_guard, policy):
     _state.builtins = builtins_mapping
     _state.format_guard = format_guard
     _state.policy = policy
+    _state.denied = tuple(
+        value for name, value in vars(builtins).items()
+        if name not in builtins_mapping and name not in IMPORTER_ENTRIES
+    ) + (builtins.__import__,)
     import copy
     import dataclasses
     import enum
@@ -155,7 +169,8 @@ def install_sinks(rules, builtins_mapping, format_guard, policy):
     dataclasses.exec = dataclass_exec
     HIDDEN_NAMES.update(HIDDEN_MODULE_NAMES)
     for (module, name), helper in HELPER_REPLACEMENTS.items():
-        VIEW_REPLACEMENTS[module, name] = seal(helper, f"<built-in function {name}>")
+        if hasattr(sys.modules[module], name):  # getmembers_static is new in 3.11, and so on
+            VIEW_REPLACEMENTS[module, name] = seal(helper, f"<built-in function {name}>")
     string.Formatter.get_field = checked_get_field
     functools.cached_property.__set_name__ = checked_set_name(
         functools.cached_property.__set_name__)
@@ -164,6 +179,8 @@ def install_sinks(rules, builtins_mapping, format_guard, policy):
         if original is not None:
             setattr(owner, "_convert_", checked_convert(original))
     enum.sys = EnumSys()
+    # Patched in the module itself: singledispatchmethod makes its dispatcher with it too.
+    functools.singledispatch = checked_singledispatch(functools.singledispatch)
     copy.setattr = copy_setattr
     # Copied as the code object a handle stands for would be: as itself.
     copy._copy_dispatch[CodeHandle] = copy._copy_immutable
@@ -237,12 +254,139 @@ def check_helper_name(name, format_methods_allowed=False, wrapper_defaults_allow
     _state.rules.check_attribute(name)
 
 
+# ---------------------------------------------------------------------------------------------
+# Reflection: helpers that hand out what attribute syntax may not reach
+
+
+def is_denied_builtin(value):
+    return any(value is denied for denied in _state.denied)
+
+
+def is_refused_member(name, value):
+    """Whether a (name, value) member is one user code could not read as `obj.name`."""
+    if isinstance(name, str):
+        name = str.__str__(name)
+        if name in _state.rules.attributes or is_name_mangled(name):
+            return True
+    return is_denied_builtin(value)
+
+
+def getmembers(object, predicate=None):
+    import inspect
+
+    return [m for m in inspect.getmembers(object, predicate) if not is_refused_member(*m)]
+
+
+def getmembers_static(object, predicate=None):
+    import inspect
+
+    return [m for m in inspect.getmembers_static(object, predicate) if not is_refused_member(*m)]
+
+
+def getattr_static(obj, attr, *default):
+    import inspect
+
+    attr = plain_name(attr)
+    check_helper_name(attr)
+    value = inspect.getattr_static(obj, attr, *default)
+    if is_denied_builtin(value):
+        raise refused_attribute(attr)
+    return value
+
+
+def getmodule(object, _filename=None):
+    """inspect.getmodule gives the real module from sys.modules; user code gets its view."""
+    import inspect
+
+    module = inspect.getmodule(object, _filename)
+    if module is None:
+        return None
+    return allowed_module_view(_state.policy, module, "inspect.getmodule")
+
+
+def refused_helper(qualified):
+    def refuse(*args, **kwargs):
+        raise security_violation(RUNTIME_VIOLATION, (
+            f"Access to '{qualified}' is disallowed, because it can be used to bypass security "
+            "restrictions."
+        ))
+    return refuse
+
+
+# Hand out a frame's or a function's variables (the runner's own, or a library function's real
+# builtins), or a class's bases up to the denied `object`.
+REFUSED_INSPECT_HELPERS = (
+    "getclosurevars", "getargvalues", "getgeneratorlocals", "getcoroutinelocals",
+    "getasyncgenlocals", "getmro", "classify_class_attrs",
+)
+
+
+def get_origin(tp):
+    import typing
+
+    origin = typing.get_origin(tp)
+    if is_denied_builtin(origin):
+        raise refused_attribute("__origin__")
+    return origin
+
+
+def checked_singledispatch(original):
+    """singledispatch whose wrappers show their registry through a DispatchRegistry. Views of
+    functools hand out a sealed copy of it: it carries no __wrapped__ back to the original."""
+    def singledispatch(func):
+        wrapper = original(func)
+        wrapper.registry = dispatch_registry(wrapper.registry)
+        return wrapper
+    singledispatch.__doc__ = original.__doc__
+    return singledispatch
+
+
+# id(view) -> the singledispatch registry (a read-only mapping proxy) it shows. By id, not a
+# WeakKeyDictionary: a Mapping compares by content, so it is not hashable.
+_registries = {}
+
+
+class DispatchRegistry(collections.abc.Mapping):
+    """A live, read-only view of a singledispatch registry without the denied builtins among
+    its keys: the fallback implementation is registered for `object`."""
+
+    __slots__ = ("__weakref__",)
+
+    def __getitem__(self, cls):
+        if is_denied_builtin(cls):
+            raise KeyError(cls)
+        return _registries[id(self)][cls]
+
+    def __iter__(self):
+        return (cls for cls in _registries[id(self)] if not is_denied_builtin(cls))
+
+    def __len__(self):
+        return sum(1 for _ in self)
+
+    def __repr__(self):
+        return f"mappingproxy({dict(self)!r})"
+
+
+def dispatch_registry(registry):
+    view = DispatchRegistry()
+    _registries[id(view)] = registry
+    weakref.finalize(view, _registries.pop, id(view), None)
+    return view
+
+
 # (module, attribute) -> what a module view hands user code instead of the real attribute.
 HELPER_REPLACEMENTS = {
     ("operator", "attrgetter"): attrgetter,
     ("operator", "methodcaller"): methodcaller,
     ("functools", "update_wrapper"): update_wrapper,
     ("functools", "wraps"): wraps,
+    ("inspect", "getmembers"): getmembers,
+    ("inspect", "getmembers_static"): getmembers_static,
+    ("inspect", "getattr_static"): getattr_static,
+    ("inspect", "getmodule"): getmodule,
+    ("typing", "get_origin"): get_origin,
+    ("functools", "singledispatch"): lambda func: functools.singledispatch(func),
+    **{("inspect", name): refused_helper(f"inspect.{name}") for name in REFUSED_INSPECT_HELPERS},
 }
 
 

@@ -18,9 +18,10 @@ OUTPUT_NAME = "__n8n_internal_user_output__"
 WRAPPER_NAME = "_user_function"
 # FunctionDef has type_params since 3.12; giving it explicitly keeps every version quiet.
 TYPE_PARAMS = {"type_params": []} if "type_params" in ast.FunctionDef._fields else {}
-# Refused by attribute syntax and in class patterns (as the static check does): `mro()` hands
-# out the denied `object` and `type`.
-INTROSPECTION_ATTRIBUTES = frozenset(("mro",))
+# Refused by attribute syntax and in class patterns (as the static check does): they hand out
+# the denied `object` and `type` (`str.mro()`, `typing.Type.__origin__`, a generic alias's
+# `__mro_entries__`).
+INTROSPECTION_ATTRIBUTES = frozenset(("mro", "__origin__", "__mro_entries__"))
 
 
 def compile_user_code(code, filename, guard_formats=True):

@@ -155,11 +155,16 @@ class LyingNameTests(SinkTest):
         self.assert_import_refused(code, STDLIB_MESSAGE.format("builtins", self.STDLIB))
 
 
+# Assume breach: `type` is denied and no route to it is known (ReflectionTests), so these tests
+# run with it allowed, to show that what it would open stays closed.
+DENY_BUT_CLASSES_AND_TYPE = [name for name in DENY_BUT_CLASSES if name != "type"]
+
+
 class SealedHelperTests(SinkTest):
     """What the checked helpers return is sealed: no real object of the unchecked helper."""
 
-    # `type` is denied, but typing hands it out as the origin of Type[int].
-    TYPE = "import typing\nT = typing.get_origin(typing.Type[int])\n"
+    config = {"stdlib_allow": EVERYDAY, "builtins_deny": DENY_BUT_CLASSES_AND_TYPE}
+    TYPE = "T = type\n"
 
     def test_attrgetters_class_is_not_the_unchecked_attrgetter(self):
         code = self.TYPE + "import operator\nreturn repr(T(operator.attrgetter('real')))"
@@ -326,12 +331,6 @@ class CodeObjectTests(SinkTest):
         self.assertEqual(error["message"],
                          "'builtin_function_or_method' object has no attribute 'replace'")
 
-    def test_a_forward_refs_code_makes_no_function(self):
-        code = ("import typing\nT = typing.get_origin(typing.Type[int])\n"
-                "return T(lambda: 0)(typing.ForwardRef('x').__forward_code__, {'x': 1})()")
-        error = self.error_of(code)
-        self.assertEqual(error["message"], "function() argument 'code' must be code, not code")
-
     def test_forward_refs_still_evaluate_and_copy(self):
         code = ("import copy, typing\nref = typing.ForwardRef('list[int]')\n"
                 "return [str(ref._evaluate({}, None, recursive_guard=frozenset())),"
@@ -339,6 +338,17 @@ class CodeObjectTests(SinkTest):
         self.assertEqual(self.result_of(code),
                          ["list[int]", "typing.List[ForwardRef('int')]", True])
 
+
+class CodeHandleWithTypeTests(SinkTest):
+    """A code handle stays opaque even to `type` (assumed at hand, see SealedHelperTests)."""
+
+    config = {"stdlib_allow": EVERYDAY, "builtins_deny": DENY_BUT_CLASSES_AND_TYPE}
+
+    def test_a_forward_refs_code_makes_no_function(self):
+        code = ("import typing\n"
+                "return type(lambda: 0)(typing.ForwardRef('x').__forward_code__, {'x': 1})()")
+        error = self.error_of(code)
+        self.assertEqual(error["message"], "function() argument 'code' must be code, not code")
 
 class FormatterWalkTests(SinkTest):
     def test_a_formatter_whose_parse_hides_the_field_is_refused_at_the_walk(self):
@@ -493,6 +503,84 @@ class WrapperRefusalTests(SinkTest):
         self.assert_compile_refused(
             "return str(str.mro())",
             "Line 1: " + ATTRIBUTE_MESSAGE.format("mro"))
+
+
+class ReflectionTests(SinkTest):
+    """inspect, functools and typing hand out nothing attribute syntax may not reach."""
+
+    config = {"stdlib_allow": EVERYDAY + ["inspect", "json"], "builtins_deny": DENY_BUT_CLASSES}
+    STDLIB = ", ".join(sorted(EVERYDAY + ["inspect", "json"]))
+    REFUSED_HELPERS = ["getclosurevars", "getargvalues", "getgeneratorlocals",
+                       "getcoroutinelocals", "getmro", "classify_class_attrs"]
+
+    def test_getmembers_leaves_out_blocked_attributes(self):
+        self.assertEqual(self.result_of(
+            "import inspect, json\n"
+            "return [n for n, _ in inspect.getmembers(json.dumps) "
+            "if n in ('__globals__', '__builtins__', '__code__', '__class__')]"), [])
+
+    def test_getmembers_still_lists_the_other_members(self):
+        self.assertEqual(self.result_of(
+            "import inspect\nclass C:\n    a = 1\n    b = 'x'\n"
+            "return [m for m in inspect.getmembers(C) if not m[0].startswith('_')]"),
+            [["a", 1], ["b", "x"]])
+
+    def test_getattr_static_refuses_a_blocked_name(self):
+        self.assert_attribute_refused(
+            "import inspect, json\nreturn str(inspect.getattr_static(json.dumps, '__globals__'))",
+            "__globals__")
+
+    def test_getattr_static_of_a_plain_name_still_reads_it(self):
+        self.assertEqual(self.result_of(
+            "import inspect\nclass C:\n    a = 1\nreturn inspect.getattr_static(C(), 'a')"), 1)
+
+    def test_helpers_handing_out_variables_or_bases_are_refused(self):
+        for name in self.REFUSED_HELPERS:
+            with self.subTest(name):
+                error = self.error_of(f"import inspect, json\nreturn str(inspect.{name}(json.dumps))")
+                self.assertEqual(error["kind"], "security", error)
+                self.assertEqual(error["description"], (
+                    f"Access to 'inspect.{name}' is disallowed, because it can be used to bypass "
+                    "security restrictions."))
+
+    def test_getmodule_gives_a_module_view(self):
+        error = self.error_of("import inspect, json\n"
+                              "return str(inspect.getmodule(json.dumps)._default_encoder)")
+        self.assertEqual(error["description"], PRIVATE_MESSAGE.format("_default_encoder", "json"))
+
+    def test_getmodule_refuses_a_module_the_allowlists_refuse(self):
+        error = self.error_of("import inspect\nreturn str(inspect.getmodule(len))")
+        self.assertEqual(error["kind"], "security", error)
+        self.assertEqual(error["description"], STDLIB_MESSAGE.format("builtins", self.STDLIB))
+
+    def test_a_singledispatch_registry_leaves_out_object(self):
+        self.assertEqual(self.result_of(
+            "import functools\n"
+            "d = functools.singledispatch(lambda x: 'any')\n"
+            "d.register(int, lambda x: 'int')\n"
+            "return [[c.__name__ for c in d.registry], len(d.registry), d(1), d('s')]"),
+            [["int"], 1, "int", "any"])
+
+    def test_a_singledispatchmethod_registry_leaves_out_object(self):
+        self.assertEqual(self.result_of(
+            "import functools\n"
+            "m = functools.singledispatchmethod(lambda self, x: 'any')\n"
+            "return [c.__name__ for c in m.dispatcher.registry]"), [])
+
+    def test_get_origin_refuses_to_hand_out_type(self):
+        self.assert_attribute_refused(
+            "import typing\nreturn str(typing.get_origin(typing.Type[int]))", "__origin__")
+
+    def test_get_origin_still_gives_other_origins(self):
+        self.assertEqual(self.result_of(
+            "import typing\nreturn str(typing.get_origin(typing.List[int]))"), "<class 'list'>")
+
+    def test_typing_origins_are_refused_as_attributes(self):
+        for name in ("__origin__", "__mro_entries__"):
+            with self.subTest(name):
+                self.assert_compile_refused(
+                    f"import typing\nreturn str(typing.Type.{name})",
+                    "Line 2: " + ATTRIBUTE_MESSAGE.format(name))
 
 
 class ModuleViewTests(SinkTest):
