@@ -37,9 +37,10 @@ use crate::config::is_module_name;
 use crate::logging::escape_control;
 use crate::sandbox;
 
-/// The forkserver's Python source, sent as the first message on its control socket.
+/// The forkserver's bootstrap (`python/forkserver.py`), sent as the first message on its control
+/// socket: it receives the configuration and loads the forkserver's package from it.
 const FORKSERVER_PY: &str = include_str!("../python/forkserver.py");
-/// What `python -I -B -c` runs: reads the forkserver's source from the control socket and runs
+/// What `python -I -B -c` runs: reads the bootstrap's source from the control socket and runs
 /// it as `__main__`, so `ps` shows this line rather than pages of code.
 const BOOTSTRAP: &str = "import socket; control = socket.socket(fileno=3); \
     source = control.recv(1 << 20); control.detach(); \
@@ -60,6 +61,30 @@ const TASK_MODULES: &[(&str, &str)] = &[
     ("sinks", include_str!("../python/n8n_task/sinks.py")),
     ("execution", include_str!("../python/n8n_task/execution.py")),
     ("entry", include_str!("../python/n8n_task/entry.py")),
+];
+/// The forkserver itself, the `n8n_forkserver` package (`python/n8n_forkserver/`), handed to the
+/// bootstrap in the configuration as `forkserver_modules`, in the order it loads them (with the
+/// loader that loads `TASK_MODULES`), each module importing only modules before it. The bootstrap
+/// calls `main` of `startup`. A new module must be added here (a test checks the directory).
+const FORKSERVER_MODULES: &[(&str, &str)] = &[
+    ("state", include_str!("../python/n8n_forkserver/state.py")),
+    (
+        "processes",
+        include_str!("../python/n8n_forkserver/processes.py"),
+    ),
+    ("child", include_str!("../python/n8n_forkserver/child.py")),
+    ("ahead", include_str!("../python/n8n_forkserver/ahead.py")),
+    ("trials", include_str!("../python/n8n_forkserver/trials.py")),
+    ("slots", include_str!("../python/n8n_forkserver/slots.py")),
+    (
+        "warming",
+        include_str!("../python/n8n_forkserver/warming.py"),
+    ),
+    ("loop", include_str!("../python/n8n_forkserver/loop.py")),
+    (
+        "startup",
+        include_str!("../python/n8n_forkserver/startup.py"),
+    ),
 ];
 /// The confinement of task children, handed over the same way.
 const SANDBOX_PY: &str = include_str!("../python/sandbox.py");
@@ -259,7 +284,7 @@ impl Forkserver {
     }
 
     /// Notes modules a task's imports loaded; asks the forkserver to import those it was not
-    /// asked for yet (it tries each in a confined child first, see `python/forkserver.py`).
+    /// asked for yet (it tries each in a confined child first, see `python/n8n_forkserver/warming.py`).
     ///
     /// The list comes from a task process, which a breached task controls: a list that is not
     /// a few module names is ignored whole, and the oldest names make room for new ones, so no
@@ -422,6 +447,10 @@ fn spawn(settings: &Settings) -> Result<(Process, Connection), String> {
         )
         .map_err(|err| format!("Failed to start the Python forkserver: {err}"))?;
         let mut config = settings.config.clone();
+        config.insert(
+            "forkserver_modules".into(),
+            serde_json::json!(FORKSERVER_MODULES),
+        );
         config.insert("task_modules".into(), serde_json::json!(TASK_MODULES));
         config.insert("sandbox_source".into(), SANDBOX_PY.into());
         if let Some(serde_json::Value::Object(sandbox)) = config.get_mut("sandbox") {

@@ -25,6 +25,7 @@ from test_child import (  # noqa: E402  (the path above makes the harness import
     SANDBOX_SOURCE,
     TASK_MODULES,
     DEFAULT_DENY,
+    FORKSERVER_MODULES,
     FORKSERVER_SOURCE,
     LAUNCHER,
     PYTHON,
@@ -974,7 +975,8 @@ class ValidateOnlyTests(GuardTest):
 def start_with(config):
     """Starts a forkserver with exactly this config; returns (first reply or None, exit code,
     stderr). Used where the harness's ForkServer would refuse to continue."""
-    settings = dict(config, task_modules=TASK_MODULES, sandbox_source=SANDBOX_SOURCE)
+    settings = dict(config, forkserver_modules=FORKSERVER_MODULES, task_modules=TASK_MODULES,
+                    sandbox_source=SANDBOX_SOURCE)
     ours, theirs = socket.socketpair(socket.AF_UNIX, socket.SOCK_SEQPACKET)
     with ours, tempfile.TemporaryFile() as stderr:
         command = [PYTHON, "-I", "-B", "-c", FORKSERVER_SOURCE]
