@@ -779,11 +779,13 @@ impl LineLimiter {
 mod tests {
     use super::*;
 
-    /// The package's `.py` files, by module name.
-    fn task_module_files() -> Vec<(String, String)> {
-        let dir = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("python/n8n_task");
+    /// The `.py` files of a package directory under `python/`, by module name.
+    fn module_files(package: &str) -> Vec<(String, String)> {
+        let dir = std::path::Path::new(env!("CARGO_MANIFEST_DIR"))
+            .join("python")
+            .join(package);
         let mut files: Vec<(String, String)> = std::fs::read_dir(&dir)
-            .expect("python/n8n_task exists")
+            .unwrap_or_else(|err| panic!("python/{package}: {err}"))
             .map(|entry| entry.expect("readable directory").path())
             .filter(|path| path.extension().is_some_and(|ext| ext == "py"))
             .map(|path| {
@@ -796,9 +798,10 @@ mod tests {
         files
     }
 
-    #[test]
-    fn every_task_module_is_sent_to_the_forkserver() {
-        let mut sent: Vec<(String, String)> = TASK_MODULES
+    /// Every `python/<package>/*.py` is in `modules` once, under its own name, with its own
+    /// source, and the module the forkserver calls into is among them.
+    fn assert_sends_every_module(package: &str, list: &str, modules: &[(&str, &str)], entry: &str) {
+        let mut sent: Vec<(String, String)> = modules
             .iter()
             .map(|(name, source)| (name.to_string(), source.to_string()))
             .collect();
@@ -806,21 +809,22 @@ mod tests {
         let names = |modules: &[(String, String)]| -> Vec<String> {
             modules.iter().map(|(name, _)| name.clone()).collect()
         };
-        let on_disk = task_module_files();
+        let on_disk = module_files(package);
         assert_eq!(
             names(&sent),
             names(&on_disk),
-            "every python/n8n_task/*.py must be listed once in TASK_MODULES (src/forkserver.rs)"
+            "every python/{package}/*.py must be listed once in {list} (src/forkserver.rs)"
         );
         // Each name carries its own file's source, not another module's.
         assert_eq!(sent, on_disk);
-        assert!(TASK_MODULES.iter().any(|(name, _)| *name == "entry"));
+        assert!(modules.iter().any(|(name, _)| *name == entry));
     }
 
-    #[test]
-    fn task_modules_import_only_modules_loaded_before_them() {
-        for (index, (name, source)) in TASK_MODULES.iter().enumerate() {
-            let earlier: Vec<&str> = TASK_MODULES[..index].iter().map(|(n, _)| *n).collect();
+    /// Every relative import in `modules` is at module level and names a module listed before
+    /// the one that imports it.
+    fn assert_imports_only_modules_loaded_before(list: &str, modules: &[(&str, &str)]) {
+        for (index, (name, source)) in modules.iter().enumerate() {
+            let earlier: Vec<&str> = modules[..index].iter().map(|(n, _)| *n).collect();
             for line in source.lines() {
                 let statement = line.trim_start();
                 if !statement.starts_with("from .") {
@@ -838,11 +842,36 @@ mod tests {
                     .unwrap_or("");
                 assert!(
                     !imported.is_empty() && earlier.contains(&imported),
-                    "{name}: `{line}` must name a module TASK_MODULES lists before {name} \
+                    "{name}: `{line}` must name a module {list} lists before {name} \
                      (write `from .module import ...`)"
                 );
             }
         }
+    }
+
+    #[test]
+    fn every_task_module_is_sent_to_the_forkserver() {
+        assert_sends_every_module("n8n_task", "TASK_MODULES", TASK_MODULES, "entry");
+    }
+
+    #[test]
+    fn every_forkserver_module_is_sent_to_the_forkserver() {
+        assert_sends_every_module(
+            "n8n_forkserver",
+            "FORKSERVER_MODULES",
+            FORKSERVER_MODULES,
+            "startup",
+        );
+    }
+
+    #[test]
+    fn task_modules_import_only_modules_loaded_before_them() {
+        assert_imports_only_modules_loaded_before("TASK_MODULES", TASK_MODULES);
+    }
+
+    #[test]
+    fn forkserver_modules_import_only_modules_loaded_before_them() {
+        assert_imports_only_modules_loaded_before("FORKSERVER_MODULES", FORKSERVER_MODULES);
     }
 
     #[test]
