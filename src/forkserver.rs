@@ -284,7 +284,8 @@ impl Forkserver {
     }
 
     /// Notes modules a task's imports loaded; asks the forkserver to import those it was not
-    /// asked for yet (it tries each in a confined child first, see `python/n8n_forkserver/warming.py`).
+    /// asked for yet (it tries each in a confined child first, see
+    /// `python/n8n_forkserver/warming.py`).
     ///
     /// The list comes from a task process, which a breached task controls: a list that is not
     /// a few module names is ignored whole, and the oldest names make room for new ones, so no
