@@ -2,8 +2,8 @@
 
 Owns the 5-byte status records (an ASCII tag and a big-endian signed 32-bit value) written on a
 task's status channel, reaping children and reporting their exit codes, killing a child's
-process group, closing descriptors, flushing the std streams before a fork, and shutdown: what
-happens to every live child once the runner is gone.
+process group, closing descriptors, flushing the std streams before a fork, a process's resident
+memory, and shutdown: what happens to every live child once the runner is gone.
 """
 
 import os
