@@ -10,7 +10,7 @@ The forkserver loads this source as module ``n8n_sandbox`` and builds one ``Sand
 With namespaces (the forkserver is PID 1 of user, PID and mount namespaces of its own, started so
 by Rust), tasks run in slots. A slot is a replica of the forkserver, forked once into a new PID
 namespace, that confines itself and then forks the slot's tasks, one at a time (see
-forkserver.py). ``confine_slot()`` runs once per slot, each step stopping something:
+n8n_forkserver/slots.py). ``confine_slot()`` runs once per slot, each step stopping something:
     1. mount namespace, own /proc, tmpfs /tmp .... the host's and other slots' pids and files
     2. network namespace (when isolation is on) .. the network, loopback included
     3. the task user (runner started as root) .... the runner's and root's files and signals
@@ -180,7 +180,7 @@ class Sandbox:
             self.want["landlock"] = False
         self.fs_handled = self._fs_handled()
         self.seccomp_programs = [self._fprog(p) for p in settings.get("seccomp") or ()]
-        # For trial imports (forkserver.py, "Warming"): killed on starting a process or thread.
+        # For trial imports (n8n_forkserver/trials.py): killed on starting a process or thread.
         self.trial_programs = [self._fprog(p) for p in settings.get("trial_seccomp") or ()]
         self.last_cap = self._last_cap()
         self.server_pid = os.getpid()

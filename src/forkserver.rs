@@ -37,9 +37,10 @@ use crate::config::is_module_name;
 use crate::logging::escape_control;
 use crate::sandbox;
 
-/// The forkserver's Python source, sent as the first message on its control socket.
+/// The forkserver's bootstrap (`python/forkserver.py`), sent as the first message on its control
+/// socket: it receives the configuration and loads the forkserver's package from it.
 const FORKSERVER_PY: &str = include_str!("../python/forkserver.py");
-/// What `python -I -B -c` runs: reads the forkserver's source from the control socket and runs
+/// What `python -I -B -c` runs: reads the bootstrap's source from the control socket and runs
 /// it as `__main__`, so `ps` shows this line rather than pages of code.
 const BOOTSTRAP: &str = "import socket; control = socket.socket(fileno=3); \
     source = control.recv(1 << 20); control.detach(); \
@@ -60,6 +61,30 @@ const TASK_MODULES: &[(&str, &str)] = &[
     ("sinks", include_str!("../python/n8n_task/sinks.py")),
     ("execution", include_str!("../python/n8n_task/execution.py")),
     ("entry", include_str!("../python/n8n_task/entry.py")),
+];
+/// The forkserver itself, the `n8n_forkserver` package (`python/n8n_forkserver/`), handed to the
+/// bootstrap in the configuration as `forkserver_modules`, in the order it loads them (with the
+/// loader that loads `TASK_MODULES`), each module importing only modules before it. The bootstrap
+/// calls `main` of `startup`. A new module must be added here (a test checks the directory).
+const FORKSERVER_MODULES: &[(&str, &str)] = &[
+    ("state", include_str!("../python/n8n_forkserver/state.py")),
+    (
+        "processes",
+        include_str!("../python/n8n_forkserver/processes.py"),
+    ),
+    ("child", include_str!("../python/n8n_forkserver/child.py")),
+    ("ahead", include_str!("../python/n8n_forkserver/ahead.py")),
+    ("trials", include_str!("../python/n8n_forkserver/trials.py")),
+    ("slots", include_str!("../python/n8n_forkserver/slots.py")),
+    (
+        "warming",
+        include_str!("../python/n8n_forkserver/warming.py"),
+    ),
+    ("loop", include_str!("../python/n8n_forkserver/loop.py")),
+    (
+        "startup",
+        include_str!("../python/n8n_forkserver/startup.py"),
+    ),
 ];
 /// The confinement of task children, handed over the same way.
 const SANDBOX_PY: &str = include_str!("../python/sandbox.py");
@@ -259,7 +284,8 @@ impl Forkserver {
     }
 
     /// Notes modules a task's imports loaded; asks the forkserver to import those it was not
-    /// asked for yet (it tries each in a confined child first, see `python/forkserver.py`).
+    /// asked for yet (it tries each in a confined child first, see
+    /// `python/n8n_forkserver/warming.py`).
     ///
     /// The list comes from a task process, which a breached task controls: a list that is not
     /// a few module names is ignored whole, and the oldest names make room for new ones, so no
@@ -422,6 +448,10 @@ fn spawn(settings: &Settings) -> Result<(Process, Connection), String> {
         )
         .map_err(|err| format!("Failed to start the Python forkserver: {err}"))?;
         let mut config = settings.config.clone();
+        config.insert(
+            "forkserver_modules".into(),
+            serde_json::json!(FORKSERVER_MODULES),
+        );
         config.insert("task_modules".into(), serde_json::json!(TASK_MODULES));
         config.insert("sandbox_source".into(), SANDBOX_PY.into());
         if let Some(serde_json::Value::Object(sandbox)) = config.get_mut("sandbox") {
@@ -750,11 +780,13 @@ impl LineLimiter {
 mod tests {
     use super::*;
 
-    /// The package's `.py` files, by module name.
-    fn task_module_files() -> Vec<(String, String)> {
-        let dir = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("python/n8n_task");
+    /// The `.py` files of a package directory under `python/`, by module name.
+    fn module_files(package: &str) -> Vec<(String, String)> {
+        let dir = std::path::Path::new(env!("CARGO_MANIFEST_DIR"))
+            .join("python")
+            .join(package);
         let mut files: Vec<(String, String)> = std::fs::read_dir(&dir)
-            .expect("python/n8n_task exists")
+            .unwrap_or_else(|err| panic!("python/{package}: {err}"))
             .map(|entry| entry.expect("readable directory").path())
             .filter(|path| path.extension().is_some_and(|ext| ext == "py"))
             .map(|path| {
@@ -767,9 +799,10 @@ mod tests {
         files
     }
 
-    #[test]
-    fn every_task_module_is_sent_to_the_forkserver() {
-        let mut sent: Vec<(String, String)> = TASK_MODULES
+    /// Every `python/<package>/*.py` is in `modules` once, under its own name, with its own
+    /// source, and the module the forkserver calls into is among them.
+    fn assert_sends_every_module(package: &str, list: &str, modules: &[(&str, &str)], entry: &str) {
+        let mut sent: Vec<(String, String)> = modules
             .iter()
             .map(|(name, source)| (name.to_string(), source.to_string()))
             .collect();
@@ -777,21 +810,22 @@ mod tests {
         let names = |modules: &[(String, String)]| -> Vec<String> {
             modules.iter().map(|(name, _)| name.clone()).collect()
         };
-        let on_disk = task_module_files();
+        let on_disk = module_files(package);
         assert_eq!(
             names(&sent),
             names(&on_disk),
-            "every python/n8n_task/*.py must be listed once in TASK_MODULES (src/forkserver.rs)"
+            "every python/{package}/*.py must be listed once in {list} (src/forkserver.rs)"
         );
         // Each name carries its own file's source, not another module's.
         assert_eq!(sent, on_disk);
-        assert!(TASK_MODULES.iter().any(|(name, _)| *name == "entry"));
+        assert!(modules.iter().any(|(name, _)| *name == entry));
     }
 
-    #[test]
-    fn task_modules_import_only_modules_loaded_before_them() {
-        for (index, (name, source)) in TASK_MODULES.iter().enumerate() {
-            let earlier: Vec<&str> = TASK_MODULES[..index].iter().map(|(n, _)| *n).collect();
+    /// Every relative import in `modules` is at module level and names a module listed before
+    /// the one that imports it.
+    fn assert_imports_only_modules_loaded_before(list: &str, modules: &[(&str, &str)]) {
+        for (index, (name, source)) in modules.iter().enumerate() {
+            let earlier: Vec<&str> = modules[..index].iter().map(|(n, _)| *n).collect();
             for line in source.lines() {
                 let statement = line.trim_start();
                 if !statement.starts_with("from .") {
@@ -809,11 +843,36 @@ mod tests {
                     .unwrap_or("");
                 assert!(
                     !imported.is_empty() && earlier.contains(&imported),
-                    "{name}: `{line}` must name a module TASK_MODULES lists before {name} \
+                    "{name}: `{line}` must name a module {list} lists before {name} \
                      (write `from .module import ...`)"
                 );
             }
         }
+    }
+
+    #[test]
+    fn every_task_module_is_sent_to_the_forkserver() {
+        assert_sends_every_module("n8n_task", "TASK_MODULES", TASK_MODULES, "entry");
+    }
+
+    #[test]
+    fn every_forkserver_module_is_sent_to_the_forkserver() {
+        assert_sends_every_module(
+            "n8n_forkserver",
+            "FORKSERVER_MODULES",
+            FORKSERVER_MODULES,
+            "startup",
+        );
+    }
+
+    #[test]
+    fn task_modules_import_only_modules_loaded_before_them() {
+        assert_imports_only_modules_loaded_before("TASK_MODULES", TASK_MODULES);
+    }
+
+    #[test]
+    fn forkserver_modules_import_only_modules_loaded_before_them() {
+        assert_imports_only_modules_loaded_before("FORKSERVER_MODULES", FORKSERVER_MODULES);
     }
 
     #[test]

@@ -41,9 +41,10 @@ IMPLICIT_HELPERS = {
     "string": ("_string",),
 }
 
-# This package (n8n_task) and the forkserver's sandbox module: they never stay in sys.modules of
-# a child, so no import (external "*" included) finds them.
+# This package (n8n_task), the forkserver's own package and its sandbox module: they never stay
+# in sys.modules of a child, so no import (external "*" included) finds them.
 RUNNER_PACKAGE = __package__
+FORKSERVER_PACKAGE = "n8n_forkserver"
 SANDBOX_MODULE = "n8n_sandbox"
 
 ModuleType = type(sys)
@@ -63,6 +64,7 @@ def is_stdlib(name):
 
 def is_runner_module(name):
     return (name == RUNNER_PACKAGE or name.startswith(RUNNER_PACKAGE + ".")
+            or name == FORKSERVER_PACKAGE or name.startswith(FORKSERVER_PACKAGE + ".")
             or name == SANDBOX_MODULE)
 
 

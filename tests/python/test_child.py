@@ -1,4 +1,5 @@
-"""Black-box tests of python/forkserver.py and the task package, python/n8n_task/.
+"""Black-box tests of the forkserver (python/forkserver.py, python/n8n_forkserver/) and the task
+package, python/n8n_task/.
 
 Each test drives the real forkserver the way the Rust runner does: a SOCK_SEQPACKET socketpair
 whose one end is the server's fd 3, a JSON configuration, the ready reply, then fork requests
@@ -29,17 +30,22 @@ FORKSERVER_SOURCE = (PYTHON_DIR / "forkserver.py").read_text(encoding="utf-8")
 SANDBOX_SOURCE = (PYTHON_DIR / "sandbox.py").read_text(encoding="utf-8")
 
 
-def task_modules():
-    """The task package's modules as [name, source] pairs, in the order the runner sends them:
-    read from TASK_MODULES in src/forkserver.rs, so the order is written down once."""
+def package_modules(package, listed_in):
+    """A package's modules as [name, source] pairs, in the order the runner sends them: read
+    from that list (TASK_MODULES, FORKSERVER_MODULES) in src/forkserver.rs, so the order is
+    written down once."""
     listing = (REPO_DIR / "src" / "forkserver.rs").read_text(encoding="utf-8")
-    names = re.findall(r'\("(\w+)", include_str!\("\.\./python/n8n_task/\1\.py"\)\)', listing)
-    assert names, "TASK_MODULES not found in src/forkserver.rs"
-    package = PYTHON_DIR / "n8n_task"
-    return [[name, (package / f"{name}.py").read_text(encoding="utf-8")] for name in names]
+    # rustfmt may put a long entry on lines of its own.
+    pattern = (r'\(\s*"(\w+)",\s*include_str!\("\.\./python/' + package
+               + r'/\1\.py"\),?\s*\)')
+    names = re.findall(pattern, listing)
+    assert names, f"{listed_in} not found in src/forkserver.rs"
+    directory = PYTHON_DIR / package
+    return [[name, (directory / f"{name}.py").read_text(encoding="utf-8")] for name in names]
 
 
-TASK_MODULES = task_modules()
+TASK_MODULES = package_modules("n8n_task", "TASK_MODULES")
+FORKSERVER_MODULES = package_modules("n8n_forkserver", "FORKSERVER_MODULES")
 
 DEFAULT_DENY = (
     "eval,exec,compile,open,input,breakpoint,getattr,object,type,vars,setattr,delattr,"
@@ -172,6 +178,7 @@ class ForkServer:
             "allow_transitive_imports": False,
         }
         settings.update(config)
+        settings["forkserver_modules"] = FORKSERVER_MODULES
         settings["task_modules"] = TASK_MODULES
         settings["sandbox_source"] = SANDBOX_SOURCE
         self.sock, theirs = socket.socketpair(socket.AF_UNIX, socket.SOCK_SEQPACKET)

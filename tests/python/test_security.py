@@ -25,6 +25,7 @@ from test_child import (  # noqa: E402  (the path above makes the harness import
     SANDBOX_SOURCE,
     TASK_MODULES,
     DEFAULT_DENY,
+    FORKSERVER_MODULES,
     FORKSERVER_SOURCE,
     LAUNCHER,
     PYTHON,
@@ -221,7 +222,8 @@ class ExternalWildcardTests(GuardTest):
         self.assert_import_refused("import os", STDLIB_MESSAGE.format("os", "json"))
 
     def test_wildcard_does_not_reach_the_runners_own_modules(self):
-        for name in ("n8n_sandbox", "n8n_task", "n8n_task.entry"):
+        for name in ("n8n_sandbox", "n8n_task", "n8n_task.entry", "n8n_forkserver",
+                     "n8n_forkserver.startup"):
             error = self.error_of(f"import {name}")
             self.assertEqual(error["message"], f"No module named '{name.partition('.')[0]}'")
 
@@ -238,11 +240,13 @@ class ExternalWildcardTests(GuardTest):
     def test_the_runner_modules_are_not_importable(self):
         # With every external package allowed, only pruning keeps user code from them. The
         # package goes first, so a submodule's import fails on the package's name.
-        modules = ["n8n_task"] + [f"n8n_task.{name}" for name, _ in TASK_MODULES]
-        for module in modules:
-            with self.subTest(module=module):
-                error = self.error_of(f"import {module}")
-                self.assertEqual(error["message"], "No module named 'n8n_task'")
+        for package, listed in (("n8n_task", TASK_MODULES),
+                                ("n8n_forkserver", FORKSERVER_MODULES)):
+            modules = [package] + [f"{package}.{name}" for name, _ in listed]
+            for module in modules:
+                with self.subTest(module=module):
+                    error = self.error_of(f"import {module}")
+                    self.assertEqual(error["message"], f"No module named '{package}'")
         # The name refusals still show in their stacks (see STACK_MODULE_NAME) is no module.
         error = self.error_of("import n8n_child")
         self.assertEqual(error["message"], "No module named 'n8n_child'")
@@ -974,7 +978,8 @@ class ValidateOnlyTests(GuardTest):
 def start_with(config):
     """Starts a forkserver with exactly this config; returns (first reply or None, exit code,
     stderr). Used where the harness's ForkServer would refuse to continue."""
-    settings = dict(config, task_modules=TASK_MODULES, sandbox_source=SANDBOX_SOURCE)
+    settings = dict(config, forkserver_modules=FORKSERVER_MODULES, task_modules=TASK_MODULES,
+                    sandbox_source=SANDBOX_SOURCE)
     ours, theirs = socket.socketpair(socket.AF_UNIX, socket.SOCK_SEQPACKET)
     with ours, tempfile.TemporaryFile() as stderr:
         command = [PYTHON, "-I", "-B", "-c", FORKSERVER_SOURCE]
