@@ -741,6 +741,39 @@ fn tasks_run_as_the_task_user(mode: Mode) {
     sb.assert_still_works();
 }
 
+/// After a task, the next task's process waits already forked and confined: in each slot with
+/// namespaces, in the forkserver itself without. Confined means as a task is: under seccomp,
+/// without the right to gain privileges, as the task user.
+fn the_next_task_process_waits_forked_and_confined(mode: Mode) {
+    let mut sb = Sandboxed::start(mode, &[]);
+    sb.assert_still_works();
+    let confined = |pid: u32| {
+        let status = std::fs::read_to_string(format!("/proc/{pid}/status")).unwrap_or_default();
+        let field = |name: &str| {
+            status
+                .lines()
+                .find_map(|l| l.strip_prefix(name).map(|v| v.trim().to_owned()))
+        };
+        let uid = mode.task_uid().to_string();
+        field("Seccomp:").as_deref() == Some("2")
+            && field("NoNewPrivs:").as_deref() == Some("1")
+            && field("Uid:").is_some_and(|ids| ids.split_whitespace().all(|id| id == uid))
+    };
+    let deadline = Instant::now() + WAIT;
+    let waiting = loop {
+        let waiting: Vec<u32> = descendants_of(sb.forkserver_pid())
+            .into_iter()
+            .filter(|&pid| is_forked_ahead(pid) && confined(pid))
+            .collect();
+        if !waiting.is_empty() || Instant::now() > deadline {
+            break waiting;
+        }
+        std::thread::sleep(Duration::from_millis(10));
+    };
+    assert_eq!(waiting.len(), 1, "one confined process forked ahead");
+    sb.assert_still_works();
+}
+
 /// Connects to `port` on 127.0.0.1, sends `hello` and closes.
 const CONNECT: &str = r#"
 import socket
@@ -1680,7 +1713,8 @@ in_every_mode!(
     tasks_hold_no_socket_and_no_stray_descriptor,
     a_task_cannot_kill_a_concurrent_task_through_inherited_pipes,
     a_task_cannot_signal_a_concurrent_task_or_reach_its_files,
-    strict_mode_starts_only_when_every_layer_holds;
+    strict_mode_starts_only_when_every_layer_holds,
+    the_next_task_process_waits_forked_and_confined;
     namespaced: a_fork_hog_does_not_starve_a_concurrent_task;
     without_namespaces_alone: a_fork_hog_starves_concurrent_tasks_without_user_namespaces;
 );

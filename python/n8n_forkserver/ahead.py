@@ -1,7 +1,9 @@
-"""Fork-ahead: in a slot, the next task's process is forked and confined before its task arrives.
+"""Fork-ahead: the next task's process is forked and confined before its task arrives.
 
-Owns the process forked ahead (forking it, handing it a task's fds, letting it go unused) and
-the slot's CompiledCode cache, whose compiled code travels with the fds.
+A slot keeps one such process; without namespaces (no slots) the forkserver itself keeps one
+per task the runner may run at once. Owns the process forked ahead (forking it, handing it a
+task's fds, letting it go unused), the forkserver's pool of them, and the slot's CompiledCode
+cache, whose compiled code travels with the fds.
 """
 
 import os
@@ -11,6 +13,7 @@ from .child import (
     CHILD_FAILURE_EXIT, confine_or_exit, fork_holding_signals, leave_the_forkservers_group,
     run_confined_child, send_pid_record,
 )
+from .processes import close_all
 from .state import CLOEXEC_ON_RECEIVE, FORK_REQUEST, MAX_REQUEST_FDS, log
 
 # A slot hands its process forked ahead the fds and, when it has it, the compiled code (at most
@@ -26,7 +29,7 @@ AHEAD_NAME = b"n8n-ahead"
 
 
 def fork_ahead(state):
-    """Forks the slot's next task process now, off the task's critical path: it confines
+    """Forks the next task process now, off the task's critical path: it confines
     itself and waits on a socket of its own for its three fds. Returns (pid, socket), or None
     when fork() failed (the task then gets a process forked on arrival)."""
     ours, theirs = socket.socketpair(socket.AF_UNIX, socket.SOCK_SEQPACKET)
@@ -80,7 +83,7 @@ class CompiledCode:
 
 
 def discard(ahead):
-    """Lets a process forked ahead go unused: on EOF it exits (and the slot reaps it)."""
+    """Lets a process forked ahead go unused: on EOF it exits (and its parent reaps it)."""
     if ahead is not None:
         ahead[1].close()
 
@@ -104,12 +107,14 @@ def wait_for_task(state, channel, saved_mask):
     """In a process forked ahead: confined at once, then waits for its task's fds and becomes
     that task's process. Never returns."""
     try:
-        leave_the_forkservers_group()
-        confine_or_exit(state)
-        # Named while it waits, so that ps (and the tests) tell it from a task's process.
+        # Named from the start while it waits, so that ps (and the tests) tell it from a task's
+        # process.
         with open("/proc/self/comm", "rb") as comm:
             name = comm.read().strip()
         state.libc.prctl(PR_SET_NAME, AHEAD_NAME, 0, 0, 0)
+        leave_the_forkservers_group()
+        forget_the_forkservers_fds(state)
+        confine_or_exit(state)
         message, fds, _, _ = socket.recv_fds(channel, HAND_OVER_BUFSIZE, MAX_REQUEST_FDS,
                                              CLOEXEC_ON_RECEIVE)
         channel.close()
@@ -122,3 +127,52 @@ def wait_for_task(state, channel, saved_mask):
     send_pid_record(status_w)
     run_confined_child(state, task_r, result_w, status_w, saved_mask,
                        message[len(FORK_REQUEST):])
+
+
+def forget_the_forkservers_fds(state):
+    """In a process forked ahead, before it waits: it may wait long, and must not hold what the
+    forkserver holds meanwhile. A running task's status channel kept open here would hide that
+    task's end from the runner. The numbers are forgotten too: a task's fds received later may
+    get them, and run_confined_child closes what is left."""
+    state.sock.close()
+    close_all((state.wake_r, state.wake_w))
+    state.wake_r = state.wake_w = -1
+    close_all(state.children.values())
+    state.children.clear()
+    for _, other in state.ahead:
+        other.close()
+    state.ahead = []
+
+
+# ---------------------------------------------------------------------------------------------
+# Without namespaces: the forkserver's own processes forked ahead
+
+
+def top_up_ahead(state):
+    """Forks processes ahead until state.ahead_wanted wait (no namespaces only)."""
+    if state.sandbox.want["namespaces"]:
+        return
+    while len(state.ahead) < state.ahead_wanted:
+        ahead = fork_ahead(state)
+        if ahead is None:
+            return
+        state.ahead.append(ahead)
+
+
+def take_ahead(state):
+    """The process forked ahead longest ago (the likeliest to be confined by now), or None."""
+    return state.ahead.pop(0) if state.ahead else None
+
+
+def renew_ahead(state):
+    """After a warm-up: the processes forked before it lack the new modules. Let them go and
+    fork new ones."""
+    for ahead in state.ahead:
+        discard(ahead)
+    state.ahead = []
+    top_up_ahead(state)
+
+
+def ahead_pids(state):
+    return {pid for pid, _ in state.ahead}
+

@@ -9,6 +9,7 @@ import os
 import select
 import socket
 
+from .ahead import hand_over, take_ahead, top_up_ahead
 from .child import fork_task
 from .processes import close_all, reap_children, write_status
 from .slots import SlotFailed, hand_to_slot, slot_answered
@@ -26,6 +27,7 @@ def serve(state):
     poller.register(control_fd, select.POLLIN)
     poller.register(state.wake_r, select.POLLIN)
     state.poller = poller
+    top_up_ahead(state)
     while not state.stopping:
         # While modules wait to be warmed, one is warmed per turn, between requests.
         events = poller.poll(0 if state.warm_pending else None)
@@ -39,6 +41,8 @@ def serve(state):
         if any(fd == control_fd for fd, _ in events):
             if not receive_requests(state):
                 return
+            # Off the critical path: the requests of this turn have their processes.
+            top_up_ahead(state)
         if state.warm_pending:
             warm(state)
 
@@ -80,7 +84,12 @@ def fork_child(state, task_r, result_w, status_w, hint=b""):
     # (a child may exist) or never read (it can safely go to the next forkserver).
     write_status(status_w, b"R", 0)
     if not state.sandbox.want["namespaces"]:
-        pid = fork_task(state, task_r, result_w, status_w)
+        pid = hand_over(take_ahead(state), (task_r, result_w, status_w))
+        if pid is not None:
+            close_all((task_r, result_w))
+        else:
+            # None was forked ahead, or it is gone (its confinement failed, say): fork now.
+            pid = fork_task(state, task_r, result_w, status_w)
         if pid is not None:
             state.children[pid] = status_w
         return

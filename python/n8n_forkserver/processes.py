@@ -64,7 +64,8 @@ def report_exit(state, pid, status):
     status_w = state.children.pop(pid, None)
     if status_w is None:
         return  # a slot's replica (its socket tells the rest)
-    state.sandbox.after_reap(pid, state.children)
+    # Processes forked ahead are not a task's leftovers.
+    state.sandbox.after_reap(pid, set(state.children) | {ahead for ahead, _ in state.ahead})
     write_status(status_w, b"X", os.waitstatus_to_exitcode(status))
     close_all((status_w,))
 

@@ -40,6 +40,12 @@ class State:
         self.busy_slots = {}
         # In a slot's replica: its socket to the forkserver.
         self.slot_sock = None
+        # Without namespaces: task processes this process forked ahead, (pid, channel) each,
+        # and how many it keeps. One: with two tasks at once the trivial task's p50 was the same
+        # with one as with two (the forkserver's own work is the bottleneck there), and each one
+        # counts against the uid's N8N_RUNNERS_TASK_MAX_PROCESSES, shared with the tasks.
+        self.ahead = []
+        self.ahead_wanted = 1
         # Warming: module names waiting, those refused once (never tried again), the MiB the
         # forkserver may still grow by, and the generation that slots made after a warm-up get.
         self.warm_pending = []

@@ -11,6 +11,7 @@ import os
 import platform
 import select
 
+from .ahead import renew_ahead
 from .processes import resident_mib
 from .slots import Slot, SlotFailed, hand_to_slot
 from .state import TRIAL_REQUEST, log
@@ -67,6 +68,7 @@ def warm(state):
     state.task_entry.settle_again()
     gc.freeze()
     renew_idle_slots(state)
+    renew_ahead(state)
     log(f"warmed {', '.join(state.warmed_unsettled)}; {max(state.warm_budget_mib, 0):.0f} MiB "
         "of N8N_RUNNERS_WARM_MAX_MEMORY left")
     state.warmed_unsettled = []

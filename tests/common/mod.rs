@@ -576,7 +576,8 @@ pub fn is_namespace_init(pid: u32) -> bool {
 }
 
 /// The task processes under a forkserver (zombies included): its children other than the idle
-/// inits of its sandbox slots, and anything below those inits.
+/// inits of its sandbox slots and its own processes forked ahead, and anything below those
+/// inits but their processes forked ahead.
 pub fn task_processes(forkserver: u32) -> Vec<u32> {
     let mut found = Vec::new();
     let mut below_inits = Vec::new();
@@ -591,7 +592,8 @@ pub fn task_processes(forkserver: u32) -> Vec<u32> {
                     below_inits.push(pid);
                 }
             }
-        } else {
+        } else if !is_forked_ahead(child) {
+            // Without namespaces the forkserver keeps its own processes forked ahead.
             found.push(child);
         }
     }
@@ -602,7 +604,7 @@ pub fn task_processes(forkserver: u32) -> Vec<u32> {
     found
 }
 
-/// Whether pid is a slot's process forked ahead, still waiting for a task (it is named so
+/// Whether pid is a process forked ahead (a slot's, or the forkserver's), still waiting for a task (it is named so
 /// only until its task arrives, and has no children of its own).
 pub fn is_forked_ahead(pid: u32) -> bool {
     std::fs::read_to_string(format!("/proc/{pid}/comm"))
