@@ -284,9 +284,16 @@ impl Sandboxed {
         outcome.result()[0]["json"].clone()
     }
 
-    /// The forkserver's pid as the runner sees it.
+    /// The forkserver's pid as the runner sees it. Read again for a while when the list is not
+    /// one pid: the kernel documents /proc/<pid>/task/<tid>/children as unreliable while the
+    /// children change, and a read once came back empty under load.
     fn forkserver_pid(&self) -> u32 {
-        let children = children_of(self.runner.pid());
+        let deadline = Instant::now() + Duration::from_secs(2);
+        let mut children = children_of(self.runner.pid());
+        while children.len() != 1 && Instant::now() < deadline {
+            std::thread::sleep(Duration::from_millis(10));
+            children = children_of(self.runner.pid());
+        }
         assert_eq!(children.len(), 1, "one forkserver: {children:?}");
         children[0]
     }
