@@ -46,14 +46,14 @@ use serde_json::{json, Value};
 
 const TASK_TIMEOUT_SECS: &str = "5";
 /// `N8N_RUNNERS_STDLIB_ALLOW` of the `common` configuration: the everyday modules an operator
-/// allows for data work (parsing, dates, maths, text, small data classes). None of them is a way
-/// into the process by design: no os, sys, subprocess, ctypes, importlib, builtins, types, gc,
-/// inspect, pickle, code, pydoc, codecs, io. Several of them still carry library sinks that take
+/// allows for data work (parsing, dates, maths, text, small data classes), and `inspect`. None of
+/// them is a way into the process by design: no os, sys, subprocess, ctypes, importlib, builtins,
+/// types, gc, pickle, code, pydoc, codecs, io. Several of them still carry library sinks that take
 /// names or source code as strings (operator, typing, dataclasses, enum, functools, string, uuid,
-/// copy); escapes through those must be refused here.
+/// copy), or hand out attributes by name (inspect); escapes through those must be refused here.
 const COMMON_STDLIB_ALLOW: &str = "json,re,datetime,time,calendar,zoneinfo,math,statistics,random,\
 decimal,fractions,collections,itertools,functools,operator,string,textwrap,typing,dataclasses,\
-enum,uuid,copy,hashlib,base64";
+enum,uuid,copy,hashlib,base64,inspect";
 const MIN_SNIPPETS: usize = 60;
 /// How much of a reply a failure line shows.
 const SHOWN_CHARS: usize = 400;

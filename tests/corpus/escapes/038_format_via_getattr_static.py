@@ -1,5 +1,5 @@
 # technique: inspect.getattr_static(str, 'format') returns the method without an attribute call; call it with a run-time template
-# configs: default, stdlib_all
+# configs: default, stdlib_all, common
 # stdlib_all: in-process — its proof (a builtin) is importable under * through builtins
 # Needs `import inspect` with nothing allowed; under stdlib * only the format guard is in the way.
 import inspect

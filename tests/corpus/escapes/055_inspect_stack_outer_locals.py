@@ -1,5 +1,5 @@
 # technique: inspect.stack() + inspect.getargvalues(info.frame).locals reads the runner's frames without any blocked attribute
-# configs: default, stdlib_all
+# configs: default, stdlib_all, common
 # stdlib_all: in-process — inspect sees the task process's own frames
 # With nothing allowed `import inspect` is refused; under stdlib * the runner's locals (task, result fd, recorder) are internal.
 import inspect

@@ -1,5 +1,5 @@
 # technique: inspect.currentframe().f_back walk to a runner frame -> f_builtins -> real eval
-# configs: default, stdlib_all
+# configs: default, stdlib_all, common
 # Every route here uses blocked attributes, which the static check refuses whatever the
 # allowlists say, so this is an escape attempt in both configurations.
 import inspect
