@@ -350,10 +350,15 @@ class Cluster:
     def stored_result(self, workflow_id, call_id):
         """(status, items of the last node) of the execution a webhook call started, found by the call's id in its
         stored run data; None when n8n stored no execution for it."""
-        rows = self.pg.sql('SELECT e.status, d.data FROM execution_entity e JOIN execution_data d'
+        found = self.stored_execution(workflow_id, call_id)
+        return found[1:] if found else None
+
+    def stored_execution(self, workflow_id, call_id):
+        """(execution id, status, items of the last node) of the execution a webhook call started; or None."""
+        rows = self.pg.sql('SELECT e.id, e.status, d.data FROM execution_entity e JOIN execution_data d'
                            ' ON d."executionId" = e.id WHERE e."workflowId" = \'%s\' AND d.data LIKE \'%%"%s"%%\''
                            % (workflow_id, call_id))
-        for status, data in rows:
+        for execution_id, status, data in rows:
             try:
                 rd = flatted.parse(data).get("resultData", {})
                 webhook = rd["runData"]["Webhook"][0]["data"]["main"][0][0]["json"]["body"]
@@ -365,7 +370,7 @@ class Cluster:
                 items = [it["json"] for it in rd["runData"][rd["lastNodeExecuted"]][-1]["data"]["main"][0]]
             except (KeyError, IndexError, TypeError):
                 items = None
-            return status, items
+            return int(execution_id), status, items
         return None
 
     def stored_errors(self, ids):
@@ -754,6 +759,7 @@ def round_worker_restart(c, cluster, workers, runners, report):
         w.proc.p.wait(timeout=5)
     w.proc.log_file.close()
     stopped = time.monotonic() - t_term
+    old_log = w.proc.output()
     w.start()
     # the worker's broker is up when /healthz answers; the runner is back when it logged a new registration
     broker_up = runner_back = None
@@ -789,7 +795,31 @@ def round_worker_restart(c, cluster, workers, runners, report):
     wrong = [x for x in load.calls if not x[4] and "restart-%d" % x[0] not in s["lost"]]
     report["worker restart"]["wrong"] = wrong
     c.check("worker restart: every answer right", not wrong,
-            "%d wrong, e.g. %s" % (len(wrong), _short([x[3:] for x in wrong[:3]], 400)) if wrong else "")
+            "%d wrong, e.g. %s; %s" % (len(wrong), _short([x[3:] for x in wrong[:3]], 400),
+                                       where_they_ran(cluster, wrong, old_log)) if wrong else "")
+
+
+def where_they_ran(cluster, calls, old_log):
+    """For calls of the worker-restart round that went wrong: what n8n stored for each one's execution, and what the
+    stopped worker's log says of it (started, in its list of executions to drain before stopping, finished)."""
+    draining = set()
+    for line in re.findall(r"Waiting for \d+ active executions to finish\.\.\. \(execution IDs: ([\d, ]*)\)", old_log):
+        draining.update(int(i) for i in line.replace(" ", "").split(",") if i)
+    started = set(int(i) for i in re.findall(r"Worker started execution (\d+) ", old_log))
+    finished = set(int(i) for i in re.findall(r"Worker finished execution (\d+) ", old_log))
+    notes = []
+    for call in calls[:10]:
+        call_id = "restart-%d" % call[0]
+        found = cluster.stored_execution(PY_WORKFLOW, call_id)
+        if found is None:
+            notes.append("%s: no execution stored" % call_id)
+            continue
+        eid, status = found[0], found[1]
+        seen = [name for name, ids in (("started", started), ("to drain", draining), ("finished", finished))
+                if eid in ids]
+        notes.append("%s: execution %d %s, in the stopped worker's log: %s"
+                     % (call_id, eid, status, ", ".join(seen) or "nothing"))
+    return "; ".join(notes)
 
 
 def round_runner_kill(c, cluster, workers, runners, report):
