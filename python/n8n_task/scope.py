@@ -130,21 +130,28 @@ def build_sandbox():
 _SANDBOX = build_sandbox()
 
 
-def make_sealed_type():
+def opaque_type(name, slots=(), **methods):
+    """A class (shown as builtins.<name>) whose instances have no attribute to read, set or
+    delete and cannot be pickled; `methods` are its only behaviour. For the sealed callables
+    here and sinks.py's code handles."""
     sandbox = _SANDBOX
     body = {
-        "__slots__": (),
+        "__slots__": slots,
         "__module__": "builtins",
         "__doc__": None,
-        "__call__": sandbox["sandbox_call"],
-        "__repr__": sandbox["sandbox_repr"],
         "__getattribute__": sandbox["sandbox_no_attribute"],
         "__setattr__": sandbox["sandbox_no_attribute"],
         "__delattr__": sandbox["sandbox_no_attribute"],
         "__reduce__": sandbox["sandbox_no_pickle"],
         "__reduce_ex__": sandbox["sandbox_no_pickle"],
+        **methods,
     }
-    return type("builtin_function_or_method", (), body)
+    return type(name, (), body)
+
+
+def make_sealed_type():
+    return opaque_type("builtin_function_or_method", __call__=_SANDBOX["sandbox_call"],
+                       __repr__=_SANDBOX["sandbox_repr"])
 
 
 SealedCallable = make_sealed_type()

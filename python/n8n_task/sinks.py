@@ -56,7 +56,7 @@ from .imports import (
     HIDDEN_NAMES, PUBLIC_PRIVATE, VIEW_REPLACEMENTS, ModuleType, allowed_module_view, is_private,
     is_stdlib, module_view, view_value,
 )
-from .scope import _SANDBOX, IMPORTER_ENTRIES, seal
+from .scope import IMPORTER_ENTRIES, opaque_type, seal
 from .wrapping import INTROSPECTION_ATTRIBUTES, FormatCallRewriter
 
 RUNTIME_VIOLATION = "Security violation detected"
@@ -397,18 +397,7 @@ HELPER_REPLACEMENTS = {
 def make_code_handle_type():
     """The class of what typing.compile returns in place of a code object: it shows nothing
     (its methods are the sealed callables', see scope.py) and only task_eval resolves it."""
-    sandbox = _SANDBOX
-    body = {
-        "__slots__": ("__weakref__",),
-        "__module__": "builtins",
-        "__doc__": None,
-        "__getattribute__": sandbox["sandbox_no_attribute"],
-        "__setattr__": sandbox["sandbox_no_attribute"],
-        "__delattr__": sandbox["sandbox_no_attribute"],
-        "__reduce__": sandbox["sandbox_no_pickle"],
-        "__reduce_ex__": sandbox["sandbox_no_pickle"],
-    }
-    return type("code", (), body)
+    return opaque_type("code", slots=("__weakref__",))
 
 
 CodeHandle = make_code_handle_type()
