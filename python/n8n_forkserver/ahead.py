@@ -172,7 +172,3 @@ def renew_ahead(state):
     state.ahead = []
     top_up_ahead(state)
 
-
-def ahead_pids(state):
-    return {pid for pid, _ in state.ahead}
-
