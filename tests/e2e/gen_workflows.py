@@ -160,12 +160,13 @@ return [{ json: { id: b.id, square: b.n * b.n } }];
 
 # queue mode (queue_mode.py): the same shape twice, two Code nodes (all items, then per item), in Python on our
 # runner and in JavaScript on n8n's as the yardstick. An answer is [{"id", "k", "v": n * 10 + k} for k in 0, 1, 2].
-QUEUE_WORKFLOWS = [
-    ("queue_python", workflow("e2eQueuePython01", "e2e queue mode Python", "e2e-queue-py",
-        code("e2eQueuePython01", "Expand", """
+QUEUE_EXPAND = """
 b = _items[0]["json"]["body"]
 return [{"json": {"id": b["id"], "k": k, "n": b["n"]}} for k in range(3)]
-"""),
+"""
+QUEUE_WORKFLOWS = [
+    ("queue_python", workflow("e2eQueuePython01", "e2e queue mode Python", "e2e-queue-py",
+        code("e2eQueuePython01", "Expand", QUEUE_EXPAND),
         code("e2eQueuePython01", "Score", """
 j = _item["json"]
 return {"json": {"id": j["id"], "k": j["k"], "v": j["n"] * 10 + j["k"]}}
@@ -173,10 +174,7 @@ return {"json": {"id": j["id"], "k": j["k"], "v": j["n"] * 10 + j["k"]}}
     # the runner-kill round's: the same, with a per-item node that computes for ~0.1 s per item, so that the
     # runner has tasks in flight when it is killed
     ("queue_python_slow", workflow("e2eQueuePySlow01", "e2e queue mode Python, slow per-item node", "e2e-queue-py-slow",
-        code("e2eQueuePySlow01", "Expand", """
-b = _items[0]["json"]["body"]
-return [{"json": {"id": b["id"], "k": k, "n": b["n"]}} for k in range(3)]
-"""),
+        code("e2eQueuePySlow01", "Expand", QUEUE_EXPAND),
         code("e2eQueuePySlow01", "Score", """
 j = _item["json"]
 spin = 0

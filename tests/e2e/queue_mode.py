@@ -46,7 +46,7 @@ import flatted  # noqa: E402
 import install  # noqa: E402
 import run as e2e  # noqa: E402
 from run import (  # noqa: E402
-    Checks, Proc, free_port, http, log, n8n_cli, stop_all, workflow_ids, _short,
+    Checks, JsRunner, Proc, free_port, http, log, n8n_cli, stop_all, workflow_ids, _short,
 )
 
 WORKFLOW_DIR = os.path.join(HERE, "workflows-queue")
@@ -223,13 +223,7 @@ class Redis:
 
     def stop(self):
         """SIGTERM (Redis writes its data and exits), then wait; SIGKILL after 15 s."""
-        self.proc.signal_group(signal.SIGTERM)
-        try:
-            self.proc.p.wait(timeout=15)
-        except subprocess.TimeoutExpired:
-            self.proc.signal_group(signal.SIGKILL)
-            self.proc.p.wait(timeout=5)
-        self.proc.log_file.close()
+        stop_all([self.proc], grace=15)
 
 
 # ----------------------------------------------------------------------------------------------------------------
@@ -347,14 +341,9 @@ class Cluster:
             where += " AND id IN (%s)" % ", ".join(str(int(i)) for i in ids)
         return {int(r[0]): r[1] for r in self.pg.sql("SELECT id, status FROM execution_entity WHERE " + where)}
 
-    def stored_result(self, workflow_id, call_id):
-        """(status, items of the last node) of the execution a webhook call started, found by the call's id in its
-        stored run data; None when n8n stored no execution for it."""
-        found = self.stored_execution(workflow_id, call_id)
-        return found[1:] if found else None
-
     def stored_execution(self, workflow_id, call_id):
-        """(execution id, status, items of the last node) of the execution a webhook call started; or None."""
+        """(execution id, status, items of the last node) of the execution a webhook call started, found by the
+        call's id in its stored run data; None when n8n stored no execution for it."""
         rows = self.pg.sql('SELECT e.id, e.status, d.data FROM execution_entity e JOIN execution_data d'
                            ' ON d."executionId" = e.id WHERE e."workflowId" = \'%s\' AND d.data LIKE \'%%"%s"%%\''
                            % (workflow_id, call_id))
@@ -537,32 +526,6 @@ class QueueRunner:
             return None
 
 
-class JsRunner:
-    """n8n's own JavaScript runner for one worker, for the yardstick only (a grant token fetched here)."""
-
-    def __init__(self, worker):
-        inst = worker.cluster.inst
-        start = os.path.join(inst.app, "node_modules", "@n8n", "task-runner", "dist", "start.js")
-        env = inst.env({k: v for k, v in os.environ.items() if not k.startswith("N8N_")})
-        env.update({"N8N_RUNNERS_TASK_BROKER_URI": worker.broker, "N8N_RUNNERS_GRANT_TOKEN": worker.grant_token(),
-                    "N8N_RUNNERS_MAX_CONCURRENCY": str(RUNNER_CONCURRENCY),
-                    "NODE_OPTIONS": "--disallow-code-generation-from-strings"})
-        self.worker = worker
-        self.before = worker.registrations("JS Task Runner")
-        self.proc = Proc("js-runner-for-" + worker.name, [inst.node, start], env, worker.cluster.tmp,
-                         os.path.join(worker.cluster.tmp, "js-runner-for-%s.log" % worker.name))
-
-    def wait_registered(self, timeout=30):
-        deadline = time.monotonic() + timeout
-        while time.monotonic() < deadline:
-            if self.worker.registrations("JS Task Runner") > self.before:
-                return True
-            if not self.proc.alive():
-                return False
-            time.sleep(0.1)
-        return False
-
-
 # ----------------------------------------------------------------------------------------------------------------
 # load
 
@@ -652,7 +615,8 @@ def lost_by_main(cluster, workflow_id, load):
         if call[3] is not None:
             continue
         call_id = "%s-%d" % (load.label, call[0])
-        if cluster.stored_result(workflow_id, call_id) == ("success", expected(call_id, call[0] % 97)):
+        found = cluster.stored_execution(workflow_id, call_id)
+        if found is not None and found[1:] == ("success", expected(call_id, call[0] % 97)):
             lost.append(call_id)
     return lost
 
@@ -751,13 +715,7 @@ def round_worker_restart(c, cluster, workers, runners, report):
     old_regs = r.registrations()
     reconnects_before = (r.metrics() or {}).get("n8n_runner_reconnects_total", 0)
     t_term = time.monotonic()
-    w.proc.signal_group(signal.SIGTERM)
-    try:
-        w.proc.p.wait(timeout=60)
-    except subprocess.TimeoutExpired:
-        w.proc.signal_group(signal.SIGKILL)
-        w.proc.p.wait(timeout=5)
-    w.proc.log_file.close()
+    stop_all([w.proc], grace=60)
     stopped = time.monotonic() - t_term
     old_log = w.proc.output()
     w.start()
@@ -1041,8 +999,10 @@ def main():
 
         js = []
         try:
-            js = [JsRunner(w) for w in workers]
-            if all(j.wait_registered() for j in js):
+            js = [JsRunner(cluster.inst, w.broker, w.grant_token(),
+                           lambda w=w: w.registrations("JS Task Runner"), RUNNER_CONCURRENCY, cluster.tmp,
+                           "js-runner-for-" + w.name) for w in workers]
+            if all(j.wait_registered(timeout=30) for j in js):
                 load_round(c, cluster, workers, JS_PATH, JS_WORKFLOW, "js", results)
             else:
                 log("a JS runner did not register: yardstick not measured")

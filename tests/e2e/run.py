@@ -641,22 +641,23 @@ class Runner:
 
 
 class JsRunner:
-    """n8n's own JavaScript task runner (@n8n/task-runner), only for the round-trip baseline."""
+    """n8n's own JavaScript task runner (@n8n/task-runner), only for baselines: connected to `broker` with a
+    grant token, registered once `registrations()` (the broker side's count of JS runners) has grown."""
 
-    def __init__(self, n8n, tmp):
-        start = os.path.join(n8n.inst.app, "node_modules", "@n8n", "task-runner", "dist", "start.js")
-        env = {k: v for k, v in os.environ.items() if not k.startswith("N8N_")}
-        env = n8n.inst.env(env)
-        env.update({"N8N_RUNNERS_TASK_BROKER_URI": n8n.broker, "N8N_RUNNERS_GRANT_TOKEN": n8n.grant_token(),
-                    "N8N_RUNNERS_MAX_CONCURRENCY": "5", "NODE_OPTIONS": "--disallow-code-generation-from-strings"})
-        self.n8n = n8n
-        self.registered_before = n8n.registered_runners("JS Task Runner")
-        self.proc = Proc("js-runner", [n8n.inst.node, start], env, tmp, os.path.join(tmp, "js-runner.log"))
+    def __init__(self, inst, broker, grant_token, registrations, concurrency, tmp, name="js-runner"):
+        start = os.path.join(inst.app, "node_modules", "@n8n", "task-runner", "dist", "start.js")
+        env = inst.env({k: v for k, v in os.environ.items() if not k.startswith("N8N_")})
+        env.update({"N8N_RUNNERS_TASK_BROKER_URI": broker, "N8N_RUNNERS_GRANT_TOKEN": grant_token,
+                    "N8N_RUNNERS_MAX_CONCURRENCY": str(concurrency),
+                    "NODE_OPTIONS": "--disallow-code-generation-from-strings"})
+        self.registrations = registrations
+        self.registered_before = registrations()
+        self.proc = Proc(name, [inst.node, start], env, tmp, os.path.join(tmp, name + ".log"))
 
     def wait_registered(self, timeout=20):
         deadline = time.monotonic() + timeout
         while time.monotonic() < deadline:
-            if self.n8n.registered_runners("JS Task Runner") > self.registered_before:
+            if self.registrations() > self.registered_before:
                 return True
             if not self.proc.alive():
                 return False
@@ -828,7 +829,8 @@ def measure_set(n8n, tmp, procs, label, results):
                                        lambda i, r: isinstance(r, list) and len(r) == 1)
     js = None
     try:
-        js = JsRunner(n8n, tmp)
+        js = JsRunner(n8n.inst, n8n.broker, n8n.grant_token(),
+                      lambda: n8n.registered_runners("JS Task Runner"), 5, tmp)
         procs.append(js.proc)
         if js.wait_registered():
             results[(label, "js")] = measure(n8n, "e2e-baseline-js", lambda i: {"id": "j%d" % i, "n": i},
